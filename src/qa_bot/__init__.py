@@ -1,0 +1,38 @@
+"""qa-bot: grounded question answering over news articles.
+
+    from qa_bot import answer
+    a = answer("Where was the summit held?")
+    a.text, a.sources, a.abstained
+
+Importing this package is cheap: the heavy libraries (torch, chromadb,
+llama-index) load on the first call that needs them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import QaBotError, QuestionError
+from .types import Answer, Source
+
+if TYPE_CHECKING:
+    from .config import Settings
+
+__all__ = ["answer", "Answer", "Source", "QaBotError", "QuestionError", "Settings"]
+__version__ = "0.1.0"
+
+
+def answer(question: str, history: list[dict[str, Any]] | None = None, *,
+           settings: Settings | None = None) -> Answer:
+    """Answer a question about the indexed articles; see `qa_bot.chain.answer`."""
+    from .chain import answer as _answer
+
+    return _answer(question, history, settings=settings)
+
+
+def __getattr__(name: str):
+    if name == "Settings":
+        from .config import Settings
+
+        return Settings
+    raise AttributeError(name)

@@ -1,0 +1,165 @@
+"""`answer()`: question (+history) -> rewrite -> retrieve -> answer -> `Answer`.
+
+An `Engine` holds the collaborators (settings, embedder, store, answerer) and
+the loaded index. The module-level `answer()` keeps one engine per settings
+object, so the first call builds (or opens) the index of the configured
+corpus and later calls reuse it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .answerers import Answerer, make_answerer
+from .config import Settings
+from .corpus import load_corpus
+from .embeddings import Embedder, make_embedder
+from .errors import IndexNotFoundError, StoreError
+from .followup import resolve
+from .indexing import IndexReport, index_documents, manifest_for
+from .question import validate_question
+from .retrieve import ChunkTable, HybridRetriever
+from .store import ChromaStore, LiveIndex
+from .types import Answer
+
+_RECHECK_SECONDS = 2.0  # how often to look for a newer index built by another process
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    live: LiveIndex
+    table: ChunkTable
+    retriever: HybridRetriever
+
+
+class Engine:
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None,
+                 store: ChromaStore | None = None, answerer: Answerer | None = None,
+                 retrieval_mode: str = "hybrid") -> None:
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings.embedder)
+        self.store = store or ChromaStore.from_settings(settings)
+        self.answerer = answerer or make_answerer(settings.llm, settings)
+        self.retrieval_mode = retrieval_mode
+        self._loaded: _Loaded | None = None
+        self._checked_at = 0.0
+        self._lock = threading.RLock()
+
+    # -- indexing ------------------------------------------------------------------
+
+    def index(self, paths: Sequence[str | Path] | None = None, *, add: bool = False,
+              rebuild: bool = False, progress=None) -> IndexReport:
+        """Sync the index with `paths` (default: the configured corpus)."""
+        if paths is None:
+            documents = self._corpus_documents()
+        else:
+            documents = load_corpus(paths)
+        report = index_documents(
+            self.store, self.embedder, documents,
+            chunk_max_tokens=self.settings.chunk_max_tokens,
+            keep_others=add, rebuild=rebuild, progress=progress,
+        )
+        with self._lock:
+            self._loaded = None
+        return report
+
+    def _corpus_documents(self):
+        configured, uploads = self.settings.corpus_paths[:-1], self.settings.corpus_paths[-1]
+        documents = load_corpus(configured)
+        if uploads.is_dir():
+            documents += load_corpus([uploads], allow_empty=True)
+        return documents
+
+    # -- answering -----------------------------------------------------------------
+
+    def loaded(self) -> _Loaded:
+        with self._lock:
+            now = time.monotonic()
+            if self._loaded is not None and now - self._checked_at < _RECHECK_SECONDS:
+                return self._loaded
+            live = self.store.live()
+            if live is None:
+                self.index()
+                live = self.store.live()
+                if live is None:
+                    raise IndexNotFoundError(
+                        f"No index at {self.store.location} after indexing. Run `qa-bot index`."
+                    )
+            self._checked_at = now
+            if self._loaded is None or self._loaded.live.name != live.name:
+                self.store.require_compatible(
+                    live, manifest_for(self.embedder, self.settings.chunk_max_tokens)
+                )
+                table = ChunkTable.from_live(live)
+                retriever = HybridRetriever(live, table, self.embedder, mode=self.retrieval_mode)
+                self._loaded = _Loaded(live, table, retriever)
+            return self._loaded
+
+    def answer(self, question: Any, history: Sequence[dict] | None = None, *,
+               top_k: int | None = None) -> Answer:
+        started = time.perf_counter()
+        text = validate_question(question, max_tokens=self.settings.max_question_tokens)
+        resolved = resolve(text, history)
+        k = top_k or self.settings.top_k
+        try:
+            loaded = self.loaded()
+            candidates = loaded.retriever.retrieve(resolved.search_query, max(k, 8))
+        except StoreError:
+            # Another process may have swapped the index under us: reload once.
+            with self._lock:
+                self._loaded = None
+            loaded = self.loaded()
+            candidates = loaded.retriever.retrieve(resolved.search_query, max(k, 8))
+        retrieved = time.perf_counter()
+        result = self.answerer.answer(resolved, candidates, loaded.table)
+        done = time.perf_counter()
+        timings = {"retrieve_ms": (retrieved - started) * 1000, "answer_ms": (done - retrieved) * 1000,
+                   "total_ms": (done - started) * 1000}
+        return _with(result, passages=result.passages[:k], timings=timings)
+
+    def articles(self):
+        """(doc_id, title, source, chunk count) of every indexed article."""
+        table = self.loaded().table
+        counts: dict[str, int] = {}
+        for chunk in table.chunks:
+            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+        return [(i.doc_id, i.title, i.source, counts.get(i.doc_id, 0)) for i in table.articles.values()]
+
+    def article_text(self, doc_id: str) -> str:
+        info = self.loaded().table.articles.get(doc_id)
+        return info.text if info else ""
+
+
+def _with(answer: Answer, **changes) -> Answer:
+    from dataclasses import replace
+
+    return replace(answer, **changes)
+
+
+_engines: dict[Settings, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def get_engine(settings: Settings | None = None) -> Engine:
+    settings = settings or Settings.load()
+    with _engines_lock:
+        engine = _engines.get(settings)
+        if engine is None:
+            engine = _engines[settings] = Engine(settings)
+        return engine
+
+
+def answer(question: str, history: Sequence[dict] | None = None, *,
+           settings: Settings | None = None) -> Answer:
+    """Answer a question about the indexed articles.
+
+    `history` is a list of ``{"role": "user"|"assistant", "content": str}``
+    messages (the format Gradio and OpenAI use). Raises `QuestionError` (a
+    `ValueError`) for an empty, over-long or non-text question.
+    """
+    return get_engine(settings).answer(question, history)

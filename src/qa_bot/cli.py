@@ -1,0 +1,104 @@
+"""The `qa-bot` command: index articles, ask questions.
+
+`main(argv) -> int` is the whole entry point, so tests call it directly.
+Errors from the project's error family print their message (no traceback)
+and exit with status 2 for bad input, 1 for anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from .errors import QaBotError, QuestionError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa-bot",
+        description="Grounded question answering over news articles, offline.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    index = sub.add_parser(
+        "index", help="build or update the index",
+        description="Index articles (.txt, .md, .html). With no PATH, index the configured "
+        "corpus (QA_BOT_CORPUS, default: the bundled article). The index then holds exactly "
+        "these articles: unchanged ones are kept, changed ones re-embedded, removed ones dropped.",
+    )
+    index.add_argument("paths", nargs="*", metavar="PATH", help="article files or folders")
+    index.add_argument("--add", action="store_true",
+                       help="add or update these articles and keep the others")
+    index.add_argument("--rebuild", action="store_true",
+                       help="re-embed everything (after changing the embedder or chunker)")
+
+    ask = sub.add_parser(
+        "ask", help="answer a question",
+        description="Answer a question about the indexed articles and print the cited sentences.",
+    )
+    ask.add_argument("question", help="the question, in quotes")
+    ask.add_argument("--llm", metavar="SPEC",
+                     help="answerer backend (default: QA_BOT_LLM or 'extractive')")
+    ask.add_argument("--top-k", type=int, metavar="N", help="passages to retrieve")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "index":
+            return _index(args)
+        if args.command == "ask":
+            return _ask(args)
+    except QuestionError as exc:
+        print(f"qa-bot: {exc}", file=sys.stderr)
+        return 2
+    except QaBotError as exc:
+        print(f"qa-bot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("qa-bot: interrupted; the index is unchanged unless a run completed.", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+def _engine(**overrides):
+    from .chain import Engine
+    from .config import Settings
+
+    return Engine(Settings.load(**overrides))
+
+
+def _index(args) -> int:
+    engine = _engine()
+    report = engine.index(args.paths or None, add=args.add, rebuild=args.rebuild)
+    print(report.summary())
+    print(f"Index: {engine.store.location}")
+    return 0
+
+
+def _ask(args) -> int:
+    engine = _engine(llm=args.llm, top_k=args.top_k)
+    result = engine.answer(args.question)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(result.text)
+    if result.notice:
+        print(f"\nNote: {result.notice}")
+    if result.sources:
+        print("\nSources:")
+        for number, source in enumerate(result.sources, start=1):
+            print(f"[{number}] {source.title} (chars {source.start}-{source.end}, "
+                  f"score {source.score:.2f})")
+            print(f"    {source.text.strip()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

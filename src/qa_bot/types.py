@@ -1,0 +1,76 @@
+"""Plain data passed between the layers: documents, chunks, sources, answers.
+
+These are frozen dataclasses with no behaviour beyond small conveniences, so
+every layer can build and compare them without importing a heavy library.
+Offsets (`start`, `end`) always index the *original* document text, so
+``document.text[source.start:source.end] == source.text`` holds for every
+citation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article as loaded from the corpus."""
+
+    doc_id: str
+    title: str
+    text: str  # the original text (for HTML: the extracted text)
+    source: str = ""  # e.g. "Reuters"
+    path: str = ""
+    content_hash: str = ""  # sha256 of `text` plus title/source
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable unit: one sentence (or a piece of an over-long one)."""
+
+    chunk_id: str
+    doc_id: str
+    seq: int  # position within the document, 0-based
+    start: int
+    end: int
+    text: str  # == document.text[start:end]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A passage of an article, as retrieved or cited."""
+
+    text: str
+    score: float
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    chunk_id: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `qa_bot.answer()` returns.
+
+    `text` carries ``[n]`` markers; ``[n]`` refers to ``sources[n - 1]``.
+    `passages` are all retrieved passages (for the UI and for retrieval
+    metrics); `sources` are the ones the answer cites.
+    """
+
+    text: str
+    sources: tuple[Source, ...] = ()
+    abstained: bool = False
+    backend: str = "extractive"
+    question: str = ""
+    search_query: str = ""  # the question after follow-up rewriting
+    passages: tuple[Source, ...] = ()
+    removed_sentences: int = 0  # generated sentences dropped by the grounding check
+    notice: str = ""  # shown to the user, e.g. "the LLM server was down"
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
