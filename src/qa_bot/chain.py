@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from .indexing import IndexReport, index_documents, manifest_for
 from .question import validate_question
 from .retrieve import ChunkTable, HybridRetriever
 from .store import ChromaStore, LiveIndex
-from .types import Answer
+from .types import Answer, StreamEvent
 
 _RECHECK_SECONDS = 2.0  # how often to look for a newer index built by another process
 
@@ -45,6 +45,7 @@ class Engine:
         self.embedder = embedder or make_embedder(settings.embedder)
         self.store = store or ChromaStore.from_settings(settings)
         self.answerer = answerer or make_answerer(settings.llm, settings)
+        self._answerers: dict[str, Answerer] = {settings.llm: self.answerer}
         self.retrieval_mode = retrieval_mode
         self._loaded: _Loaded | None = None
         self._checked_at = 0.0
@@ -100,27 +101,98 @@ class Engine:
                 self._loaded = _Loaded(live, table, retriever)
             return self._loaded
 
-    def answer(self, question: Any, history: Sequence[dict] | None = None, *,
-               top_k: int | None = None) -> Answer:
-        started = time.perf_counter()
+    def answerer_for(self, spec: str | None) -> Answerer:
+        """The answerer for a backend spec (default: the configured one), built once."""
+        spec = spec or self.settings.llm
+        with self._lock:
+            if spec not in self._answerers:
+                self._answerers[spec] = make_answerer(spec, self.settings)
+            return self._answerers[spec]
+
+    def _prepare(self, question: Any, history: Sequence[dict] | None, top_k: int | None):
+        """Validate, resolve follow-ups and retrieve: the part every answerer shares."""
         text = validate_question(question, max_tokens=self.settings.max_question_tokens)
         resolved = resolve(text, history)
-        k = top_k or self.settings.top_k
+        depth = max(top_k or self.settings.top_k, 8)
         try:
             loaded = self.loaded()
-            candidates = loaded.retriever.retrieve(resolved.search_query, max(k, 8))
+            candidates = loaded.retriever.retrieve(resolved.search_query, depth)
         except StoreError:
             # Another process may have swapped the index under us: reload once.
             with self._lock:
                 self._loaded = None
             loaded = self.loaded()
-            candidates = loaded.retriever.retrieve(resolved.search_query, max(k, 8))
+            candidates = loaded.retriever.retrieve(resolved.search_query, depth)
+        return resolved, candidates, loaded
+
+    def answer(self, question: Any, history: Sequence[dict] | None = None, *,
+               llm: str | None = None, top_k: int | None = None) -> Answer:
+        """Answer `question`; `llm` picks a backend for this call only."""
+        started = time.perf_counter()
+        answerer = self.answerer_for(llm)
+        resolved, candidates, loaded = self._prepare(question, history, top_k)
         retrieved = time.perf_counter()
-        result = self.answerer.answer(resolved, candidates, loaded.table)
+        result = answerer.answer(resolved, candidates, loaded.table)
         done = time.perf_counter()
         timings = {"retrieve_ms": (retrieved - started) * 1000, "answer_ms": (done - retrieved) * 1000,
                    "total_ms": (done - started) * 1000}
+        k = top_k or self.settings.top_k
         return _with(result, passages=result.passages[:k], timings=timings)
+
+    def answer_stream(self, question: Any, history: Sequence[dict] | None = None, *,
+                      llm: str | None = None, top_k: int | None = None) -> Iterator[StreamEvent]:
+        """Yield draft tokens (generative backends only), then the verified answer.
+
+        Extractive answers are instant, so they arrive as one final event.
+        """
+        yield StreamEvent("answer", answer=self.answer(question, history, llm=llm, top_k=top_k))
+
+    def add_article(self, filename: str, content: bytes) -> IndexReport:
+        """Save an uploaded article into the uploads folder and index it.
+
+        The file is checked (type, size, text) before anything is written, and
+        removed again if indexing fails, so a bad upload leaves no trace.
+        """
+        from .corpus import SUPPORTED_SUFFIXES, doc_id_for, load_document
+        from .errors import CorpusError
+
+        name = Path(filename).name
+        suffix = Path(name).suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
+            raise CorpusError(
+                f"'{name}' is not a supported article type. Upload {', '.join(SUPPORTED_SUFFIXES)}."
+            )
+        if len(content) > self.settings.max_upload_bytes:
+            raise CorpusError(
+                f"'{name}' is {len(content):,} bytes; the limit is "
+                f"{self.settings.max_upload_bytes:,}. Upload a shorter article."
+            )
+        uploads = self.settings.uploads_path
+        uploads.mkdir(parents=True, exist_ok=True)
+        doc_id = doc_id_for(Path(name))
+        target = uploads / f"{doc_id}{suffix}"
+        # Hidden staging name with the real suffix: validated as that type, and
+        # skipped by the corpus loader if a crash leaves it behind.
+        staging = uploads / f".{doc_id}.partial{suffix}"
+        staging.write_bytes(content)
+        try:
+            try:
+                load_document(staging)  # empty, binary or non-UTF-8 files fail here
+            except CorpusError as exc:
+                raise CorpusError(str(exc).replace(f"'{staging}'", f"'{name}'")) from None
+            previous = target.read_bytes() if target.exists() else None
+            staging.replace(target)
+        except BaseException:
+            staging.unlink(missing_ok=True)
+            raise
+        try:
+            return self.index([target], add=True)
+        except BaseException:
+            if previous is None:
+                target.unlink(missing_ok=True)
+            else:
+                target.write_bytes(previous)
+            raise
 
     def articles(self):
         """(doc_id, title, source, chunk count) of every indexed article."""

@@ -10,7 +10,7 @@ citation.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -74,3 +74,17 @@ class Answer:
         from dataclasses import asdict
 
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One step of `Engine.answer_stream`.
+
+    ``kind == "token"``: `text` is more draft text from a generator (not yet
+    verified; a UI may show it as a draft). ``kind == "answer"``: the final,
+    verified `answer`; it is always the last event.
+    """
+
+    kind: Literal["token", "answer"]
+    text: str = ""
+    answer: Answer | None = None
