@@ -1,4 +1,4 @@
-"""The `qa-bot` command: index articles, ask questions.
+"""The `qa-bot` command: index articles, ask questions, run the eval.
 
 `main(argv) -> int` is the whole entry point, so tests call it directly.
 Errors from the project's error family print their message (no traceback)
@@ -43,7 +43,34 @@ def build_parser() -> argparse.ArgumentParser:
                      help="answerer backend (default: QA_BOT_LLM or 'extractive')")
     ask.add_argument("--top-k", type=int, metavar="N", help="passages to retrieve")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    _add_eval_parser(sub)
     return parser
+
+
+def _add_eval_parser(sub) -> None:
+    from .eval_runner import RETRIEVAL_CHOICES
+
+    ev = sub.add_parser(
+        "eval", help="measure answer quality on the gold set",
+        description="Run the gold questions against a temporary index (your index is never "
+        "touched) and write results.json, report.md and PNG plots. Retrieval modes: 'full' is "
+        "the real pipeline (hybrid retrieval + follow-up rewriting); 'hybrid', 'dense' and "
+        "'bm25' feed that retriever alone and ask each question without its history.",
+    )
+    ev.add_argument("--gold", metavar="PATH", help="gold JSONL file (default: eval/gold/csto.jsonl)")
+    ev.add_argument("--corpus", metavar="PATH", help="articles the gold file is about (default: "
+                    "the folder <name>/ beside <name>_gold.jsonl, else the bundled corpus)")
+    ev.add_argument("--llm", metavar="SPEC", help="answerer (default: QA_BOT_LLM or 'extractive')")
+    ev.add_argument("--retrieval", choices=RETRIEVAL_CHOICES, help="retrieval mode (default: full)")
+    ev.add_argument("--split", choices=("dev", "test", "all"), help="cases to run (default: test)")
+    ev.add_argument("--out", metavar="DIR", help="output folder (default: eval/out/<time>-<run>)")
+    ev.add_argument("--gate", metavar="THRESHOLDS",
+                    help="fail (exit 1) if a metric is worse than in this thresholds file; its "
+                    "run settings (gold, split, llm, retrieval) become the defaults")
+    ev.add_argument("--ablation", action="store_true",
+                    help="run every retrieval mode x answerer, plus the llama-index baseline")
+    ev.add_argument("--answerers", metavar="SPECS", default="extractive,llamacpp:smollm2",
+                    help="comma-separated answerers for --ablation (unavailable ones are skipped)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _index(args)
         if args.command == "ask":
             return _ask(args)
+        if args.command == "eval":
+            from .eval_cli import run_eval_command
+
+            return run_eval_command(args)
     except QuestionError as exc:
         print(f"qa-bot: {exc}", file=sys.stderr)
         return 2
