@@ -57,11 +57,13 @@ def _add_eval_parser(sub) -> None:
         "the real pipeline (hybrid retrieval + follow-up rewriting); 'hybrid', 'dense' and "
         "'bm25' feed that retriever alone and ask each question without its history.",
     )
-    ev.add_argument("--gold", metavar="PATH", help="gold JSONL file (default: eval/gold/csto.jsonl)")
+    ev.add_argument("--gold", metavar="PATH",
+                    help="gold JSONL file (default: eval/gold/csto.jsonl)")
     ev.add_argument("--corpus", metavar="PATH", help="articles the gold file is about (default: "
                     "the folder <name>/ beside <name>_gold.jsonl, else the bundled corpus)")
     ev.add_argument("--llm", metavar="SPEC", help="answerer (default: QA_BOT_LLM or 'extractive')")
-    ev.add_argument("--retrieval", choices=RETRIEVAL_CHOICES, help="retrieval mode (default: full)")
+    ev.add_argument("--retrieval", choices=RETRIEVAL_CHOICES,
+                    help="retrieval mode (default: full)")
     ev.add_argument("--split", choices=("dev", "test", "all"), help="cases to run (default: test)")
     ev.add_argument("--out", metavar="DIR", help="output folder (default: eval/out/<time>-<run>)")
     ev.add_argument("--gate", metavar="THRESHOLDS",

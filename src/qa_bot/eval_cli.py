@@ -16,7 +16,14 @@ from .config import Settings
 from .errors import ConfigError
 from .eval_runner import EvalConfig, corpus_for_gold, default_gold, run_config, safe_name
 from .gate import gate_failures, load_thresholds, run_settings
-from .report import markdown_report, progress_bar, summary_table, write_plots, write_results
+from .report import (
+    markdown_report,
+    progress_bar,
+    summary_table,
+    tag_table,
+    write_plots,
+    write_results,
+)
 
 
 def settle_config(args, settings: Settings) -> tuple[EvalConfig, dict | None]:
@@ -73,6 +80,8 @@ def run_eval_command(args) -> int:
         markdown_report(config.to_dict(), summary, plots=plots, gate=failures), encoding="utf-8"
     )
     print(summary_table(numbers))
+    print()
+    print(tag_table(summary.tag_summaries()))
     print(f"\nWrote {folder / 'results.json'}, {folder / 'report.md'}"
           + "".join(f", {folder / p}" for p in plots))
     if failures is None:

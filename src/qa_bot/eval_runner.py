@@ -67,7 +67,10 @@ def default_gold() -> Path:
 
 
 def corpus_for_gold(gold: str | Path) -> Path:
-    """The articles a gold file is about: `<name>/` beside `<name>_gold.jsonl`, else the bundled corpus."""
+    """The articles a gold file is about.
+
+    The folder `<name>/` beside `<name>_gold.jsonl`, else the bundled corpus.
+    """
     gold = Path(gold)
     if gold.stem.endswith("_gold"):
         sibling = gold.with_name(gold.stem[: -len("_gold")])

@@ -31,8 +31,8 @@ def load_thresholds(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"Cannot read the thresholds file '{path}': {exc.strerror}.") from exc
     except ValueError as exc:
         raise ConfigError(f"The thresholds file '{path}' is not valid JSON ({exc}).") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("min", {}), dict) \
-            or not isinstance(data.get("max", {}), dict) or not (data.get("min") or data.get("max")):
+    bounds = [data.get(b, {}) for b in ("min", "max")] if isinstance(data, dict) else [None]
+    if not all(isinstance(b, dict) for b in bounds) or not any(bounds):
         raise ConfigError(
             f"The thresholds file '{path}' needs a \"min\" (and/or \"max\") object mapping "
             "metric names to numbers, e.g. {\"min\": {\"accuracy\": 0.6}}."

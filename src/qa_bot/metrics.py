@@ -191,9 +191,10 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 
 def abstention_scores(abstained: Sequence[bool], unanswerable: Sequence[bool]) -> dict:
     """Precision and recall of abstaining, with abstention as the positive class."""
-    tp = sum(a and u for a, u in zip(abstained, unanswerable))
-    fp = sum(a and not u for a, u in zip(abstained, unanswerable))
-    fn = sum(u and not a for a, u in zip(abstained, unanswerable))
+    pairs = list(zip(abstained, unanswerable, strict=True))
+    tp = sum(a and u for a, u in pairs)
+    fp = sum(a and not u for a, u in pairs)
+    fn = sum(u and not a for a, u in pairs)
     precision, recall = ratio(tp, tp + fp), ratio(tp, tp + fn)
     f1 = (2 * precision * recall / (precision + recall)
           if precision is not None and recall is not None and precision + recall else None)

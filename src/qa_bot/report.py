@@ -106,6 +106,14 @@ def summary_table(summary: Mapping[str, Any]) -> str:
                      for key, label, kind in METRICS)
 
 
+def tag_table(tag_summaries: Mapping[str, Mapping[str, Any]]) -> str:
+    width = max((len(tag) for tag in tag_summaries), default=3)
+    lines = [f"{'tag':<{width}}  cases  accuracy"]
+    lines += [f"{tag:<{width}}  {n['cases']:>5}  {fmt(n['accuracy']):>8}"
+              for tag, n in tag_summaries.items()]
+    return "\n".join(lines)
+
+
 def markdown_report(config: Mapping[str, Any], summary: EvalSummary, *,
                     plots: Sequence[str] = (), gate: Sequence[str] | None = None) -> str:
     numbers = summary.summary()
@@ -161,7 +169,7 @@ def plot_bars(path: Path, labels: Sequence[str], values: Sequence[float | None],
     figure, axes = plt.subplots(figsize=(7, 0.35 * len(labels) + 1.2))
     heights = [v or 0.0 for v in values]
     bars = axes.barh(list(labels), heights, color="#4878a8")
-    for bar, value, n in zip(bars, values, counts or [None] * len(labels)):
+    for bar, value, n in zip(bars, values, counts or [None] * len(labels), strict=True):
         note = fmt(value) + (f"  (n={n})" if n is not None else "")
         axes.text(bar.get_width() + 0.01, bar.get_y() + bar.get_height() / 2, note,
                   va="center", fontsize=8)
