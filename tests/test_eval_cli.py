@@ -6,6 +6,7 @@ Hermetic: the fake embedder stands in for MiniLM; Chroma and BM25 are real.
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 from conftest import FIXTURES, MULTI_CORPUS
@@ -115,3 +116,16 @@ def test_ablation_measures_each_mode_and_skips_unavailable_answerers():
     table = ablation_table(rows)
     assert table.splitlines()[0].startswith("| configuration | accuracy |")
     assert "| extractive / full | " in table and "- nosuch:model / every mode: skipped" in table
+
+
+def test_plots_are_skipped_with_a_note_without_matplotlib(tmp_path, monkeypatch, capsys):
+    from qa_bot.evaluate import load_gold, run_eval
+    from qa_bot.report import write_plots
+    from qa_bot.types import Answer
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
+    cases = load_gold(MULTI_GOLD, split="dev")[:3]
+    summary = run_eval(lambda q, history=None: Answer(text="No.", abstained=True), cases)
+    assert write_plots(tmp_path, summary, "x") == []
+    assert "pip install 'qa-bot[eval]'" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
