@@ -222,3 +222,17 @@ def test_bad_thresholds_files_are_rejected(tmp_path, content):
     path.write_text(content, encoding="utf-8")
     with pytest.raises(ConfigError, match="thresholds file"):
         load_thresholds(path)
+
+
+def test_crashes_score_zero_rather_than_dropping_out_of_the_averages():
+    cases = [c for c in load_gold(GOLD, split="test") if c.answerable][:2]
+    first = oracle(cases)
+
+    def flaky(question, history=None):
+        if question == cases[1].question:
+            raise RuntimeError("boom")
+        return first(question, history)
+
+    summary = run_eval(flaky, cases, texts=TEXTS).summary()
+    assert summary["mrr"] == 0.5 and summary["recall@5"] == 0.5 and summary["fact_recall"] == 0.5
+    assert summary["abstention_recall"] is None and summary["abstention_precision"] is None

@@ -1,21 +1,15 @@
 """The eval: gold cases as data, a runner that takes any `answer_fn`.
 
-A case is correct when
-- it is answerable, the answer does not abstain, and every key fact (any of
-  its aliases) occurs in the answer text, compared after `fold_case`; or
-- it is not answerable (an unanswerable question or a pure injection) and the
-  answer abstains, i.e. declines;
-and, for any case, no `forbidden` string appears in the answer.
+A case is correct when it is answerable, the answer does not abstain and
+every key fact (any alias) occurs in it after `fold_case`; or it is not
+answerable (unanswerable, or a pure injection) and the answer abstains; and,
+either way, no `forbidden` string appears in the answer.
 
-Besides that verdict, every case gets the metrics of `qa_bot.metrics`
-(retrieval recall@k and MRR over `Answer.passages`, SQuAD F1/EM against the
-reference, citation precision, faithfulness, and, when the articles' texts are
-given, whether each citation's offsets reproduce its text). `summarise` turns
-the results into the numbers the report and the CI gate read.
-
-The format of the gold files is documented in `eval/README.md`. This module
-knows nothing about engines or indexes; `qa_bot.eval_runner` builds those.
-"""
+Every case also gets the metrics of `qa_bot.metrics` (recall@k and MRR over
+`Answer.passages`, SQuAD F1/EM, citation precision, faithfulness, and citation
+offsets when the article texts are given); `summarise` aggregates them for the
+report and the CI gate. The gold format is documented in `eval/README.md`.
+Engines and indexes are `qa_bot.eval_runner`'s business, not this module's."""
 
 from __future__ import annotations
 
@@ -196,7 +190,8 @@ def run_eval(answer_fn: AnswerFn, cases: Sequence[GoldCase],
              texts: Mapping[str, str] | None = None) -> EvalSummary:
     """Ask every case through `answer_fn(question, history=...)` and score it.
 
-    A crash counts as a wrong answer and is reported in `CaseResult.error`.
+    A crash counts as a wrong answer, is scored as an empty answer that does not
+    abstain, and is reported in `CaseResult.error`.
     `texts` (doc_id -> article text) enables the citation-offset check.
     """
     summary = EvalSummary()
@@ -210,6 +205,7 @@ def run_eval(answer_fn: AnswerFn, cases: Sequence[GoldCase],
         except Exception as exc:  # a crash is a wrong answer, and is reported
             seconds = time.perf_counter() - started
             result = CaseResult(case, None, False, error=f"{type(exc).__name__}: {exc}")
+            result.metrics = score_case(case, Answer(text=""), texts)  # scores as empty
         result.seconds = seconds
         summary.results.append(result)
         if progress is not None:
@@ -222,7 +218,6 @@ def summarise(results: Sequence[CaseResult]) -> dict[str, Any]:
     answerable = [r for r in results if r.case.answerable]
     declined = [r for r in results if not r.case.answerable]
     injections = [r for r in results if "injection" in r.case.tags]
-    answered = [r for r in results if r.answer is not None]
 
     def avg(key: str, chosen: Sequence[CaseResult] = results) -> float | None:
         return m.mean([r.metrics.get(key) for r in chosen])
@@ -230,10 +225,10 @@ def summarise(results: Sequence[CaseResult]) -> dict[str, Any]:
     def total(key: str) -> int:
         return sum(r.metrics.get(key, 0) for r in results)
 
-    abstention = m.abstention_scores([bool(r.answer and r.answer.abstained) for r in answered],
-                                     [not r.case.answerable for r in answered])
-    latencies = [r.seconds * 1000 for r in answered]
-    summary = {
+    abstention = m.abstention_scores([bool(r.answer and r.answer.abstained) for r in results],
+                                     [not r.case.answerable for r in results])
+    latencies = [r.seconds * 1000 for r in results if r.answer is not None]
+    return {
         "cases": len(results),
         "errors": sum(bool(r.error) for r in results),
         "accuracy": m.ratio(sum(r.correct for r in results), len(results)),
@@ -253,4 +248,3 @@ def summarise(results: Sequence[CaseResult]) -> dict[str, Any]:
         "latency_p50_ms": m.percentile(latencies, 50),
         "latency_p95_ms": m.percentile(latencies, 95),
     }
-    return summary
