@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, FIXTURES, MULTI_CORPUS, ROOT
+from .conftest import CORPUS, FIXTURES, MULTI_CORPUS, ROOT
 
 from qa_bot.corpus import load_corpus
 from qa_bot.errors import ConfigError

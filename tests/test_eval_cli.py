@@ -9,7 +9,7 @@ import json
 import sys
 
 import pytest
-from conftest import FIXTURES, MULTI_CORPUS
+from .conftest import FIXTURES, MULTI_CORPUS
 
 from qa_bot.ablation import ablation_table, run_ablation
 from qa_bot.cli import main

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import FIXTURES, MULTI_CORPUS, ROOT
+from .conftest import FIXTURES, MULTI_CORPUS, ROOT
 
 from qa_bot.cli import main
 

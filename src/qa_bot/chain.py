@@ -96,7 +96,7 @@ class Engine:
                 self.store.require_compatible(
                     live, manifest_for(self.embedder, self.settings.chunk_max_tokens)
                 )
-                table = ChunkTable.from_live(live)
+                table = ChunkTable.from_live(live, embedder=self.embedder)
                 retriever = HybridRetriever(live, table, self.embedder, mode=self.retrieval_mode)
                 self._loaded = _Loaded(live, table, retriever)
             return self._loaded
@@ -167,6 +167,7 @@ class Engine:
                 f"'{name}' is {len(content):,} bytes; the limit is "
                 f"{self.settings.max_upload_bytes:,}. Upload a shorter article."
             )
+        self.loaded()  # build the corpus index first, or it would hold only this upload
         uploads = self.settings.uploads_path
         uploads.mkdir(parents=True, exist_ok=True)
         doc_id = doc_id_for(Path(name))

@@ -14,6 +14,7 @@ import os
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +25,23 @@ from .normalise import normalise
 EMBEDDERS = ("minilm", "hashing", "<path to a sentence-transformers folder>")
 
 
+@dataclass(frozen=True)
+class WordVectors:
+    """A text's sentence vector plus one contextual vector per word.
+
+    The word vectors come from the same forward pass as the sentence vector
+    (the transformer's token outputs, averaged over each word's word pieces),
+    so "held" in "where was the summit held" carries its context. They let the
+    answerer ask how well each word of a question is matched in a passage.
+    """
+
+    sentence: np.ndarray
+    words: tuple[str, ...]
+    vectors: np.ndarray  # (len(words), dim), unit length
+
+
 class Embedder(ABC):
-    """Turns text into unit vectors. Subclasses implement `_embed`."""
+    """Turns text into unit vectors. Subclasses implement `_embed` and `_embed_words`."""
 
     #: recorded in the index manifest; a different name forces a rebuild
     name: str = ""
@@ -33,6 +49,7 @@ class Embedder(ABC):
 
     def __init__(self) -> None:
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._word_cache: OrderedDict[str, WordVectors] = OrderedDict()
 
     @abstractmethod
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -52,6 +69,27 @@ class Embedder(ABC):
             if len(self._query_cache) > 1024:
                 self._query_cache.popitem(last=False)
         return cached
+
+
+    @abstractmethod
+    def _embed_words(self, texts: Sequence[str]) -> list[WordVectors]:
+        """Sentence and per-word vectors of already-normalised texts."""
+
+    def embed_words(self, texts: Sequence[str]) -> list[WordVectors]:
+        """`WordVectors` per text; cached, since the same passages come back often."""
+        keys = [normalise(t) for t in texts]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._word_cache))
+        if missing:
+            for key, value in zip(missing, self._embed_words(missing)):
+                self._word_cache[key] = value
+            while len(self._word_cache) > 4096:
+                self._word_cache.popitem(last=False)
+        return [self._word_cache[k] for k in keys]
+
+
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.maximum(norms, 1e-12)
 
 
 class SentenceTransformerEmbedder(Embedder):
@@ -107,6 +145,31 @@ class SentenceTransformerEmbedder(Embedder):
 
     def count_word_pieces(self, text: str) -> int:
         return len(self.model.tokenizer(normalise(text))["input_ids"])
+
+    def _embed_words(self, texts: Sequence[str]) -> list[WordVectors]:
+        from .lexicon import word_spans
+
+        outputs = self.model.encode(
+            list(texts), batch_size=self.batch_size, output_value=None,
+            convert_to_numpy=False, show_progress_bar=False,
+        )
+        results = []
+        for text, output in zip(texts, outputs):
+            tokens = output["token_embeddings"].float().numpy()
+            sentence = output["sentence_embedding"].float().numpy()
+            offsets = self.model.tokenizer(
+                text, return_offsets_mapping=True, truncation=True,
+                max_length=self.model.max_seq_length,
+            )["offset_mapping"]
+            words, vectors = [], []
+            for word, start, end in word_spans(text):
+                rows = [i for i, (a, b) in enumerate(offsets[: len(tokens)]) if b > a and a < end and b > start]
+                if rows:
+                    words.append(word)
+                    vectors.append(tokens[rows].mean(axis=0))
+            matrix = _unit_rows(np.array(vectors, dtype=np.float32)) if vectors else np.zeros((0, self.dim), np.float32)
+            results.append(WordVectors(sentence / max(np.linalg.norm(sentence), 1e-12), tuple(words), matrix))
+        return results
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         vectors = self.model.encode(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .errors import HistoryError
@@ -37,6 +37,7 @@ class ResolvedQuestion:
     search_query: str  # what retrieval and term matching use
     answer_type: AnswerType
     is_followup: bool
+    previous_answer: str = ""  # the last assistant message, for follow-ups
 
 
 def history_texts(history: Sequence[Any] | None) -> list[tuple[str, str]]:
@@ -83,8 +84,14 @@ def is_followup(question: str) -> bool:
 
 
 def resolve(question: str, history: Sequence[Any] | None) -> ResolvedQuestion:
-    earlier = [text for role, text in history_texts(history) if role == "user" and text.strip()]
-    return _resolve(question, earlier)
+    messages = history_texts(history)
+    earlier = [text for role, text in messages if role == "user" and text.strip()]
+    resolved = _resolve(question, earlier)
+    if resolved.is_followup:
+        replies = [text for role, text in messages if role == "assistant"]
+        if replies:
+            return replace(resolved, previous_answer=replies[-1])
+    return resolved
 
 
 def _resolve(question: str, earlier_questions: list[str]) -> ResolvedQuestion:

@@ -40,6 +40,11 @@ QUESTION_WORDS = frozenset(
 )
 
 
+def word_spans(text: str) -> list[tuple[str, int, int]]:
+    """(word, start, end) for each word of an already-normalised text."""
+    return [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
 def words(text: str) -> list[str]:
     """Word tokens of `text` after normalisation, case kept."""
     return _WORD.findall(normalise(text))

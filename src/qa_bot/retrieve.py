@@ -55,14 +55,16 @@ class Candidate:
 class ChunkTable:
     """All chunks of one index generation, by id and by (document, position)."""
 
-    def __init__(self, chunks: Iterable[Chunk], articles: dict[str, ArticleInfo]) -> None:
+    def __init__(self, chunks: Iterable[Chunk], articles: dict[str, ArticleInfo], *,
+                 embedder: Embedder | None = None) -> None:
         self.chunks = sorted(chunks, key=lambda c: (c.doc_id, c.seq))
+        self.embedder = embedder  # the one the index was built with; answerers reuse it
         self.articles = articles
         self.by_id = {c.chunk_id: c for c in self.chunks}
         self._by_position = {(c.doc_id, c.seq): c for c in self.chunks}
 
     @classmethod
-    def from_live(cls, live: LiveIndex) -> ChunkTable:
+    def from_live(cls, live: LiveIndex, *, embedder: Embedder | None = None) -> ChunkTable:
         chunks, articles = [], {}
         for chunk_id, text, meta, _ in live.rows():
             chunk = Chunk(
@@ -76,7 +78,7 @@ class ChunkTable:
                     source=meta.get("source", ""), text=meta.get("doc_text", ""),
                     path=meta.get("path", ""),
                 )
-        return cls(chunks, articles)
+        return cls(chunks, articles, embedder=embedder)
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -111,8 +113,8 @@ class ChunkTable:
         return buckets
 
     def similar_words(self, word: str) -> list[str]:
-        """Vocabulary stems with the same initial and a length within two: typo candidates."""
-        return [w for w in self._by_initial.get(word[:1], ()) if abs(len(w) - len(word)) <= 2]
+        """Vocabulary stems with the same initial: candidates for typo and root matches."""
+        return self._by_initial.get(word[:1], [])
 
     def idf(self, stem: str) -> float:
         """Smoothed inverse document frequency over chunks; unseen stems score highest."""

@@ -1,95 +1,146 @@
-"""The default answerer: pick the sentence(s) that answer, or abstain.
+"""The default answerer: quote the sentence(s) that answer, or abstain.
 
-Every word it shows is a verbatim sentence of the article, cited with exact
-offsets, so it cannot invent a fact. Its two jobs are choosing well and
-knowing when nothing fits.
+Every word it shows is a verbatim sentence of an article, cited with exact
+offsets, so it cannot invent a fact. Its two jobs are choosing well and knowing
+when nothing fits.
 
-Choosing. Each retrieved sentence is scored on three things: dense cosine to
-the question, *coverage* (the IDF-weighted share of the question's content
-words found in it, typos forgiven) and *type evidence* (a date for "when", a
-name for "who", an enumeration for "which documents"). A sentence may be
-joined by a neighbour: the previous one when it opens with a pronoun ("He
-emphasised ...") whose referent the question needs, the next one when it
-elaborates ("These included ...").
+Candidates. Each retrieved sentence is a candidate span, joined by the
+neighbour it cannot be read without: the sentence before when it opens with a
+reference ("He emphasised ...", "This schedule ..."), and, as a second
+candidate, the sentence after when that one elaborates ("These included ..."),
+so a list that runs over two sentences comes back whole.
 
-Abstaining. Retrieval scores overlap between answerable and unanswerable
-questions, so the decision rests on what is *missing*: a name the user typed
-that occurs nowhere in the corpus, no passage with the expected type of
-answer, or too little of the question covered. Thresholds live in
-`ExtractiveParams` and were tuned on the dev split only.
+Choosing and abstaining. Retrieval similarity alone cannot tell an answer from
+a sentence that merely shares the question's topic: on this project's dev
+questions, unanswerable ones score as high as answerable ones. So each span is
+described by a dozen plain features (see `features`), a linear *ranker* picks
+the best span, and a linear *gate* decides from the best span's features (the
+worst-matched question word, whether the expected kind of answer is present,
+names the corpus has never seen, the margin over the runner-up) whether it
+answers at all. Both are logistic regressions fitted on the dev split only, by
+`scripts/fit_extractive.py`, which writes `extractive_weights.json`.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
+import numpy as np
+
+from ..embeddings import Embedder
 from ..followup import ResolvedQuestion
-from ..lexicon import content_stems, stem, stems
-from ..question import AnswerType, contradicts_in_time, type_evidence, typed_names
+from ..question import AnswerType
 from ..retrieve import Candidate, ChunkTable
 from ..types import Answer, Chunk
 from . import Answerer, abstention_text, passages_for, source_for
+from .features import (
+    SPAN_FEATURES, QuestionProfile, profile_question, span_features, vector, word_support,
+)
+
+WEIGHTS_FILE = Path(__file__).with_name("extractive_weights.json")
+GATE_EXTRAS = (
+    "ranker_score", "margin", "unknown_names", "unseen_share", "support",
+    "asks_entity", "asks_other", "asks_yesno", "is_followup",
+)
 
 _OPENS_WITH_REFERENCE = re.compile(
-    r"^\W*(he|she|they|it|this|these|those|his|her|their|its|the country|the organisation)\b",
-    re.IGNORECASE,
+    r"^\W*(he|she|they|it|this|these|those|his|her|their|its)\b", re.IGNORECASE
 )
 _ELABORATES = re.compile(
-    r"^\W*(these|this|they|those|such|the list|among them)\b[^.]{0,40}?\b"
+    r"^\W*(these|this|they|those|such|among them)\b[^.]{0,40}?\b"
     r"(include[sd]?|including|comprise[sd]?|are|were|cover(s|ed)?|involve[sd]?)\b",
     re.IGNORECASE,
 )
-_TYPED = {
-    AnswerType.PERSON, AnswerType.ENTITY, AnswerType.PLACE, AnswerType.DATE,
-    AnswerType.NUMBER, AnswerType.LIST, AnswerType.REASON, AnswerType.ACRONYM,
-}
 
 
 @dataclass(frozen=True)
-class ExtractiveParams:
-    candidates: int = 8  # retrieved sentences considered
-    w_dense: float = 1.0
-    w_coverage: float = 0.8
-    w_type: float = 0.3
-    elaboration_bonus: float = 0.03
-    inherited_weight: float = 0.5  # weight of words a follow-up borrows from history
-    min_coverage: float = 0.34  # below this, abstain unless dense is high
-    min_dense_alone: float = 0.62  # dense cosine that answers despite low coverage
-    min_score: float = 0.55
-    abstain_on_unknown_names: bool = True
+class LinearModel:
+    """A fitted logistic regression: standardise, dot, sigmoid."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    threshold: float = 0.5
+
+    def score(self, values: dict[str, float]) -> float:
+        z = (vector(values, self.features) - self.mean) / self.scale
+        return float(z @ self.coef + self.intercept)
+
+    def probability(self, values: dict[str, float]) -> float:
+        return 1.0 / (1.0 + math.exp(-self.score(values)))
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> LinearModel:
+        return cls(
+            features=tuple(raw["features"]), mean=np.array(raw["mean"]),
+            scale=np.array(raw["scale"]), coef=np.array(raw["coef"]),
+            intercept=float(raw["intercept"]), threshold=float(raw.get("threshold", 0.5)),
+        )
+
+
+@lru_cache(maxsize=4)
+def load_weights(path: Path = WEIGHTS_FILE) -> tuple[LinearModel, LinearModel]:
+    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    return LinearModel.from_dict(raw["ranker"]), LinearModel.from_dict(raw["gate"])
 
 
 @dataclass
 class Span:
     chunks: list[Chunk]
     main: Candidate
-    coverage: float | None = None  # None for a summary, which is not scored
-    typed: bool = False
+    features: dict[str, float] = field(default_factory=dict)
     score: float = 0.0
-    bonus: float = 0.0
 
     @property
     def text(self) -> str:
         return " ".join(c.text for c in self.chunks)
 
 
+@dataclass(frozen=True)
+class ExtractiveParams:
+    candidates: int = 8  # retrieved sentences considered
+    inherited_weight: float = 0.35  # weight of words a follow-up borrows from history
+
+
+@dataclass
+class Decision:
+    """The best span with the numbers behind the choice (for tuning and debugging)."""
+
+    span: Span | None
+    answerable: bool
+    probability: float = 0.0
+    gate_features: dict[str, float] = field(default_factory=dict)
+    spans: list[Span] = field(default_factory=list)
+    profile: QuestionProfile | None = None
+
+
 class ExtractiveAnswerer(Answerer):
     name = "extractive"
 
-    def __init__(self, params: ExtractiveParams | None = None) -> None:
+    def __init__(self, embedder: Embedder | None = None, *, params: ExtractiveParams | None = None,
+                 weights: tuple[LinearModel, LinearModel] | None = None) -> None:
+        self.embedder = embedder
         self.params = params or ExtractiveParams()
+        self.ranker, self.gate = weights or load_weights()
 
     def answer(self, question: ResolvedQuestion, candidates: Sequence[Candidate],
                table: ChunkTable) -> Answer:
         passages = passages_for(candidates, table)
-        chosen = self.choose(question, candidates, table)
-        if chosen is None:
+        decision = self.decide(question, candidates, table)
+        if decision.span is None or not decision.answerable:
             return Answer(
                 text=abstention_text(table), abstained=True, backend=self.name,
                 question=question.question, search_query=question.search_query, passages=passages,
             )
+        chosen = decision.span
         sources = tuple(source_for(c, chosen.main.dense, table) for c in chosen.chunks)
         text = " ".join(f"{c.text.strip()} [{n}]" for n, c in enumerate(chosen.chunks, start=1))
         return Answer(
@@ -97,134 +148,71 @@ class ExtractiveAnswerer(Answerer):
             question=question.question, search_query=question.search_query, passages=passages,
         )
 
-    # -- choosing ---------------------------------------------------------------------
-
-    def choose(self, question: ResolvedQuestion, candidates: Sequence[Candidate],
-               table: ChunkTable) -> Span | None:
-        """The best span, or None to abstain."""
-        best = self.best_span(question, candidates, table)
-        return best if best is not None and self.answerable(best) else None
-
-    def best_span(self, question: ResolvedQuestion, candidates: Sequence[Candidate],
-                  table: ChunkTable) -> Span | None:
-        """The highest-scoring span, or None when nothing can answer at all."""
-        p = self.params
-        pool = list(candidates[: p.candidates])
+    def decide(self, question: ResolvedQuestion, candidates: Sequence[Candidate],
+               table: ChunkTable) -> Decision:
+        pool = list(candidates[: self.params.candidates])
         if not pool:
-            return None
+            return Decision(None, False)
         if question.answer_type is AnswerType.SUMMARY:
-            return self._summary(pool, table)
-        if p.abstain_on_unknown_names and _unknown_names(question.core, table):
-            return None
-        weights = self._term_weights(question, table)
-        if not weights:
-            return None
-        question_stems = set(weights)
-        spans = [s for c in pool for s in self._spans(c, table, question)]
-        for span in spans:
-            span.coverage = _coverage(weights, span.text)
-            span.typed = type_evidence(question.answer_type, span.text, question_stems)
-            if contradicts_in_time(question.core, span.text):
-                span.typed, span.coverage = False, 0.0
-            span.score = (
-                p.w_dense * span.main.dense
-                + p.w_coverage * span.coverage
-                + (p.w_type * span.typed if question.answer_type in _TYPED else 0.0)
-                + span.bonus
-            )
-        if question.answer_type in _TYPED:
-            spans = [s for s in spans if s.typed]
-        return max(spans, key=lambda s: s.score) if spans else None
-
-    def answerable(self, span: Span) -> bool:
-        p = self.params
-        if span.coverage is None:  # a summary: always answerable
-            return True
-        return span.score >= p.min_score and (
-            span.coverage >= p.min_coverage or span.main.dense >= p.min_dense_alone
+            return Decision(self._lead(pool, table), True, 1.0)
+        embedder = self.embedder or table.embedder
+        if embedder is None:
+            raise ValueError("The extractive answerer needs the index's embedder.")
+        profile = profile_question(
+            question, table, embedder, inherited_weight=self.params.inherited_weight
         )
+        if not profile.weights:
+            return Decision(None, False)
+        spans = self._scored_spans(profile, pool, table, embedder)
+        best = spans[0]
+        runner_up = next((s for s in spans if s.main.chunk.chunk_id != best.main.chunk.chunk_id), None)
+        gate_values = {
+            **best.features,
+            "ranker_score": best.score,
+            "margin": best.score - runner_up.score if runner_up else 5.0,
+            "unknown_names": float(profile.unknown_names),
+            "unseen_share": profile.unseen_share,
+            "support": word_support(profile, best.text, embedder),
+            # The gate may trust the same evidence differently per kind of question.
+            "asks_entity": float(question.answer_type in (AnswerType.ENTITY, AnswerType.PERSON)),
+            "asks_other": float(question.answer_type is AnswerType.OTHER),
+            "asks_yesno": float(question.answer_type is AnswerType.YESNO),
+            "is_followup": float(question.is_followup),
+        }
+        probability = self.gate.probability(gate_values)
+        return Decision(best, probability >= self.gate.threshold, probability, gate_values, spans,
+                        profile)
 
-    def _term_weights(self, question: ResolvedQuestion, table: ChunkTable) -> dict[str, float]:
-        own = content_stems(question.core)
-        weights = {t: table.idf(t) for t in own}
-        if question.is_followup:
-            for t in content_stems(question.search_query):
-                weights.setdefault(t, table.idf(t) * self.params.inherited_weight)
-        return weights
-
-    def _spans(self, cand: Candidate, table: ChunkTable, question: ResolvedQuestion) -> list[Span]:
-        """The candidate, with the neighbours it cannot be read without.
-
-        A sentence that opens with a reference ("He emphasised", "This
-        schedule") always brings the one before it; a following sentence that
-        elaborates it ("These included ...") is offered as a longer span with a
-        small bonus, so a list that runs over two sentences comes back whole.
-        """
-        chunks = [cand.chunk]
-        before = table.neighbour(cand.chunk, -1)
-        if before is not None and _OPENS_WITH_REFERENCE.match(cand.chunk.text):
-            chunks.insert(0, before)
-        spans = [Span(list(chunks), cand)]
-        after = table.neighbour(cand.chunk, +1)
-        if after is not None and _ELABORATES.match(after.text):
-            spans.append(Span([*chunks, after], cand, bonus=self.params.elaboration_bonus))
+    def _scored_spans(self, profile: QuestionProfile, pool: list[Candidate], table: ChunkTable,
+                      embedder: Embedder) -> list[Span]:
+        top_bm25 = max((c.bm25 for c in pool), default=0.0) or 1.0
+        spans = []
+        for rank, cand in enumerate(pool):
+            for chunks in _span_variants(cand.chunk, table):
+                span = Span(chunks, cand)
+                span.features = span_features(
+                    profile, span.text, dense=cand.dense, bm25=cand.bm25 / top_bm25, rank=rank,
+                    extra_sentences=len(chunks) - 1, embedder=embedder,
+                )
+                span.score = self.ranker.score(span.features)
+                spans.append(span)
+        spans.sort(key=lambda s: s.score, reverse=True)
         return spans
 
-    def _summary(self, pool: list[Candidate], table: ChunkTable) -> Span | None:
-        """The lead of the best-matching article: its headline and first sentence."""
+    def _lead(self, pool: list[Candidate], table: ChunkTable) -> Span | None:
+        """A summary: the best-matching article's headline and first sentence."""
         doc_id = pool[0].chunk.doc_id
-        lead = [c for c in (table.neighbour(Chunk("", doc_id, 0, 0, 0, ""), k) for k in (0, 1)) if c]
-        if not lead:
-            return None
-        return Span(lead, pool[0])
+        first = [c for c in (table.neighbour(Chunk("", doc_id, 0, 0, 0, ""), k) for k in (0, 1)) if c]
+        return Span(first, pool[0]) if first else None
 
 
-def _coverage(weights: dict[str, float], text: str) -> float:
-    total = sum(weights.values())
-    if total <= 0:
-        return 0.0
-    found = stems(text)
-    got = 0.0
-    for term, weight in weights.items():
-        if term in found:
-            got += weight
-        elif any(_near(term, other) or _shares_root(term, other) for other in found):
-            got += 0.8 * weight
-    return got / total
-
-
-def _shares_root(a: str, b: str) -> bool:
-    """'chair' and 'chairmanship', 'weapon' and 'weaponri': one stem starts the other."""
-    short, long = (a, b) if len(a) <= len(b) else (b, a)
-    return len(short) >= 5 and long.startswith(short)
-
-
-def _unknown_names(question: str, table: ChunkTable) -> list[str]:
-    """Names the user typed that occur nowhere in the corpus, typos forgiven."""
-    missing = []
-    for name in typed_names(question):
-        term = stem(name)
-        if term in table.vocabulary or any(_near(term, v) for v in table.similar_words(term)):
-            continue
-        missing.append(name)
-    return missing
-
-
-def _near(a: str, b: str) -> bool:
-    """One edit apart (two for long words): forgives typos like 'Bishkec'."""
-    if abs(len(a) - len(b)) > 2 or min(len(a), len(b)) < 5 or a[0] != b[0]:
-        return False
-    limit = 2 if min(len(a), len(b)) >= 8 else 1
-    return _edit_distance(a, b, limit) <= limit
-
-
-def _edit_distance(a: str, b: str, limit: int) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        current = [i]
-        for j, cb in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        if min(current) > limit:
-            return limit + 1
-        previous = current
-    return previous[-1]
+def _span_variants(chunk: Chunk, table: ChunkTable) -> list[list[Chunk]]:
+    chunks = [chunk]
+    before = table.neighbour(chunk, -1)
+    if before is not None and _OPENS_WITH_REFERENCE.match(chunk.text):
+        chunks.insert(0, before)
+    variants = [chunks]
+    after = table.neighbour(chunk, +1)
+    if after is not None and _ELABORATES.match(after.text):
+        variants.append([*chunks, after])
+    return variants

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Set up everything the tests need, then run all of them: the fast hermetic
+# suite, the real-component tests (MiniLM, a `chroma run` server, llama.cpp,
+# Chromium), and the eval gate. CI runs exactly this (see .ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+# torch is pinned to 2.13.0 in pyproject.toml; pip takes the CPU build.
+.venv/bin/python -m pip install --quiet -e '.[llm,test]'
+
+# Browser tests drive Debian's Chromium (Playwright cannot download its own here).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
+
+# -m "" selects every test, including those marked slow, browser and llm.
+.venv/bin/python -m pytest -m "" -q "$@"

@@ -1,0 +1,118 @@
+"""Indexing against a real embedded Chroma in a temp folder, with the hashing embedder."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from qa_bot.chain import Engine
+from qa_bot.errors import IndexMismatchError, StoreLockedError
+from qa_bot.fakes import HashingEmbedder
+from qa_bot.store import ChromaStore
+
+
+def _live_names(engine):
+    return [name for _, name in engine.store._generations()]
+
+
+def test_first_index_then_idempotent(engine, corpus_copy):
+    first = engine.index([corpus_copy])
+    assert first.added == ["csto-summit-bishkek"] and first.chunks_total > 10
+    again = engine.index([corpus_copy])
+    assert not again.changed and again.unchanged == ["csto-summit-bishkek"]
+    assert again.generation == first.generation
+    assert _live_names(engine) == [first.generation]
+
+
+def test_changed_article_is_reembedded_and_removed_one_deleted(engine, corpus_copy, tmp_path):
+    extra = corpus_copy / "second.txt"
+    extra.write_text("Second story\n\nThe harbour opened on Monday in Velmora.", encoding="utf-8")
+    engine.index([corpus_copy])
+    article = corpus_copy / "csto-summit-bishkek.txt"
+    article.write_text(article.read_text(encoding="utf-8") + "\n\nA new closing sentence was added.",
+                       encoding="utf-8")
+    extra.unlink()
+    report = engine.index([corpus_copy])
+    assert report.updated == ["csto-summit-bishkek"]
+    assert report.removed == ["second"]
+    texts = [c.text for c in engine.loaded().table.chunks]
+    assert "A new closing sentence was added." in texts
+    assert not any("harbour" in t for t in texts)
+    assert len(_live_names(engine)) == 1  # old generation dropped
+
+
+def test_unchanged_articles_are_copied_not_reembedded(settings, corpus_copy):
+    class CountingEmbedder(HashingEmbedder):
+        calls = 0
+
+        def _embed(self, texts):
+            CountingEmbedder.calls += len(texts)
+            return super()._embed(texts)
+
+    engine = Engine(settings, embedder=CountingEmbedder())
+    engine.index([corpus_copy])
+    before = CountingEmbedder.calls
+    (corpus_copy / "new.txt").write_text("New story\n\nOne more article arrives today.", encoding="utf-8")
+    report = engine.index([corpus_copy])
+    assert report.added == ["new"] and report.unchanged == ["csto-summit-bishkek"]
+    assert CountingEmbedder.calls - before == report.chunks_embedded == 1
+
+
+def test_a_failed_build_leaves_the_previous_index_serving(settings, corpus_copy):
+    engine = Engine(settings)
+    good = engine.index([corpus_copy])
+
+    class BrokenEmbedder(HashingEmbedder):
+        def _embed(self, texts):
+            raise RuntimeError("embedder crashed mid-build")
+
+    broken = Engine(settings, embedder=BrokenEmbedder())
+    (corpus_copy / "new.txt").write_text("New story\n\nAnother article arrives.", encoding="utf-8")
+    with pytest.raises(RuntimeError):
+        broken.index([corpus_copy])
+    assert _live_names(engine) == [good.generation]  # the half-built one was removed
+    assert engine.answer("Who chaired the CSTO summit in Bishkek?").sources
+
+
+def test_mismatched_embedder_is_reported_then_rebuilt(settings, corpus_copy):
+    Engine(settings).index([corpus_copy])
+
+    class OtherEmbedder(HashingEmbedder):
+        name = "another-embedder"
+
+    other = Engine(settings, embedder=OtherEmbedder())
+    with pytest.raises(IndexMismatchError, match="qa-bot index --rebuild"):
+        other.answer("Where was the summit held?")
+    report = other.index([corpus_copy])
+    assert report.rebuilt and report.chunks_embedded == report.chunks_total
+    assert other.answer("Where was the summit held?").passages
+
+
+def test_writers_are_serialised_by_a_lock(settings):
+    store = ChromaStore.from_settings(settings.replace(lock_timeout=0.3))
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with store.write_lock():
+            held.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(5)
+    try:
+        other = ChromaStore.from_settings(settings.replace(lock_timeout=0.3))
+        with pytest.raises(StoreLockedError, match="Another qa-bot process is indexing"):
+            with other.write_lock():
+                pass
+    finally:
+        release.set()
+        thread.join()
+
+
+def test_stored_vectors_are_unit_length_and_ours(engine, corpus_copy):
+    engine.index([corpus_copy])
+    live = engine.store.live()
+    assert live.manifest.embedder == "hashing-bow-v1" and live.manifest.dim == 256
+    vectors = [np.asarray(v) for _, _, _, v in live.rows(include_embeddings=True)]
+    assert all(abs(np.linalg.norm(v) - 1) < 1e-4 for v in vectors)

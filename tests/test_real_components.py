@@ -1,0 +1,130 @@
+"""Real MiniLM, persistent Chroma across processes, and a real `chroma run` server.
+
+Marked slow: they load the real model (a few seconds) or start a server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from qa_bot.chain import Engine
+from qa_bot.config import Settings
+
+from .conftest import ARTICLE
+
+pytestmark = pytest.mark.slow
+ARTICLE_TEXT = ARTICLE.read_text(encoding="utf-8")
+
+
+def _check_citations(result):
+    assert result.sources, "a non-abstaining answer cites at least one source"
+    for source in result.sources:
+        assert ARTICLE_TEXT[source.start:source.end] == source.text
+
+
+def test_real_embedder_answers_the_acceptance_question(isolated_data_dir):
+    engine = Engine(Settings.load())
+    result = engine.answer("Where was the summit held?")
+    assert "Bishkek" in result.text and not result.abstained
+    _check_citations(result)
+    assert engine.embedder.dim == 384
+
+
+def test_fresh_process_acceptance_command(isolated_data_dir, tmp_path):
+    """The README's check, run in a new process from an unrelated directory."""
+    code = ("from qa_bot import answer; a = answer('Where was the summit held?'); "
+            "print(a.text, a.sources[0].text)")
+    env = {**os.environ, "QA_BOT_DATA_DIR": str(isolated_data_dir), "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "Bishkek" in out.stdout
+
+
+def test_index_in_one_process_answer_in_another(isolated_data_dir, tmp_path):
+    env = {**os.environ, "QA_BOT_DATA_DIR": str(isolated_data_dir)}
+    indexed = subprocess.run([sys.executable, "-m", "qa_bot.cli", "index"], env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert indexed.returncode == 0, indexed.stderr
+    assert "1 added" in indexed.stdout
+    asked = subprocess.run(
+        [sys.executable, "-m", "qa_bot.cli", "ask", "--json", "Who will be the new Secretary General?"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert asked.returncode == 0, asked.stderr
+    data = json.loads(asked.stdout)
+    assert "Masadykov" in data["text"]
+    # Nothing was lost or rebuilt: the second process reused the first one's index.
+    again = subprocess.run([sys.executable, "-m", "qa_bot.cli", "index"], env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert "up to date" in again.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    """A real Chroma server (`chroma run`) on a free loopback port."""
+    exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+    port = _free_port()
+    log = open(tmp_path / "chroma.log", "w")
+    proc = subprocess.Popen(
+        [exe, "run", "--path", str(tmp_path / "chroma-data"), "--host", "127.0.0.1",
+         "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    import urllib.request
+
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError((tmp_path / "chroma.log").read_text())
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError("chroma server did not start in 60 s")
+    yield url
+    proc.terminate()
+    proc.wait(10)
+    log.close()
+
+
+def test_server_mode_indexes_and_answers(chroma_server, isolated_data_dir):
+    settings = Settings.load(chroma_url=chroma_server)
+    engine = Engine(settings)
+    report = engine.index()
+    assert report.added == ["csto-summit-bishkek"]
+    assert not (isolated_data_dir / "index").exists()  # nothing written locally
+    result = engine.answer("Where was the summit held?")
+    assert "Bishkek" in result.text
+    _check_citations(result)
+    # A second client (a new engine) sees the same index, and re-indexing is a no-op.
+    other = Engine(settings)
+    assert not other.index().changed
+    assert "Moscow" in other.answer("Where will the next summit be held?").text
+
+
+def test_dead_server_is_a_clear_error(isolated_data_dir):
+    from qa_bot.errors import StoreError
+
+    engine = Engine(Settings.load(chroma_url=f"http://127.0.0.1:{_free_port()}"))
+    with pytest.raises(StoreError, match="Cannot reach the Chroma server"):
+        engine.answer("Where was the summit held?")
