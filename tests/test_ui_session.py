@@ -26,7 +26,7 @@ from qa_bot.ui_session import (
     engine_history,
     turn_for_message,
 )
-from ui_support import ScriptedAnswerer
+from tests.ui_support import ScriptedAnswerer
 
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 

@@ -37,6 +37,13 @@ BUNDLED_EXAMPLES = (
     "Which country did not send a delegation?",
     "What did Belarus say about the Oreshnik missile system?",
 )
+# Scroll the article box so the first highlighted span is in view (the DOM
+# updates after the value changes, hence the short delay).
+_SCROLL_TO_MARK = """() => { setTimeout(() => {
+  const box = document.querySelector('#qa-sources .qa-article');
+  const mark = box && box.querySelector('mark');
+  if (mark) box.scrollTop = Math.max(0, mark.offsetTop - box.clientHeight / 3);
+}, 60); }"""
 _INTRO = ("# qa-bot\nAsk about the news articles. Every answer quotes the article; "
           "the panel on the right shows where (click an earlier answer to see its sources).")
 
@@ -117,9 +124,11 @@ def build_app(engine=None, settings: Settings | None = None, *,
                       api_visibility="private")
         chatbot.select(show_sources, [turns], sources, api_visibility="private")
         chatbot.like(rate, [turns], status, api_visibility="private")
-        upload.upload(session.upload, [upload], upload_status, concurrency_id="index",
-                      concurrency_limit=1, api_visibility="private").then(
+        # The file box is emptied after each upload, ready for the next file.
+        upload.upload(lambda path: (session.upload(path), None), [upload], [upload_status, upload],
+                      concurrency_id="index", concurrency_limit=1, api_visibility="private").then(
             session.articles_html, None, articles, api_visibility="private")
+        sources.change(None, None, None, js=_SCROLL_TO_MARK, api_visibility="private")
         demo.load(session.articles_html, None, articles, api_visibility="private")
 
         def ask(question: str, history: list[dict] | None = None, backend: str = "",

@@ -22,7 +22,7 @@ from .types import Answer, Source
 ABSTAIN_ICON = "\u2139\ufe0f"  # information sign: an abstention is an answer, not an error
 
 CSS = """
-.qa-article { white-space: pre-wrap; line-height: 1.5; max-height: 28em; overflow-y: auto;
+.qa-article { position: relative; white-space: pre-wrap; line-height: 1.5; max-height: 28em; overflow-y: auto;
   padding: .6em .8em; border: 1px solid var(--border-color-primary); border-radius: 6px; }
 .qa-article mark { background: #ffe27a; color: #111; padding: 0 .1em; border-radius: 3px; }
 .qa-ref { font-size: .75em; color: var(--body-text-color-subdued); }
@@ -124,7 +124,7 @@ def sources_html(answer: Answer | None, article_text: Callable[[str], str]) -> s
     others = [p for p in answer.passages if (p.chunk_id or (p.doc_id, p.start, p.end)) not in cited_ids]
     if others:
         items = "".join(_passage_item(None, p) for p in others)
-        parts.append(f"<h4>Also considered</h4><ul class='qa-passages'>{items}</ul>")
+        parts.append(f"<h4>Also considered <span class='qa-ref'>(retrieval order)</span></h4><ul class='qa-passages'>{items}</ul>")
     return "\n".join(parts)
 
 
