@@ -14,9 +14,9 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from qa_bot.chain import get_engine  # noqa: E402
-from qa_bot.config import Settings  # noqa: E402
-from qa_bot.ui import build_app, launch  # noqa: E402
+from qa_bot.chain import get_engine
+from qa_bot.config import Settings
+from qa_bot.ui import build_app, launch
 
 settings = Settings.load()
 engine = get_engine(settings)

@@ -75,7 +75,6 @@ class BlockingAnswerer(ScriptedAnswerer):
 
 def test_a_full_queue_answers_busy(tmp_path):
     from gradio_client import Client
-    from gradio_client.exceptions import AppError
 
     from qa_bot.chain import Engine
     from qa_bot.config import Settings
@@ -98,8 +97,6 @@ def test_a_full_queue_answers_busy(tmp_path):
         answerer.release.set()
         assert running.result(timeout=30)["text"] == "Released. [1]"
         assert waiting.result(timeout=30)["text"] == "Released. [1]"
-    except AppError:
-        raise
     finally:
         answerer.release.set()
         demo.close()

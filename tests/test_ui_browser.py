@@ -55,7 +55,8 @@ def chromium_path() -> Path:
     if CHROMIUM.exists():
         return CHROMIUM
     if shutil.which("apt-get") and os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "chromium"], capture_output=True, timeout=900)
+        subprocess.run(["apt-get", "install", "-y", "chromium"], capture_output=True, timeout=900,
+                       check=False)
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing and `apt-get install -y chromium` could not install "
                     "it (needs root and the Debian archive); the browser tests need it.")
@@ -125,8 +126,8 @@ def upload(page, tmp_path: Path, name: str, text: str) -> str:
 
 
 def assert_only_loopback(urls: list[str]) -> None:
-    outside = [u for u in urls
-               if urlparse(u).scheme not in ("data", "blob") and urlparse(u).hostname not in LOOPBACK]
+    outside = [u for u in urls if urlparse(u).scheme not in ("data", "blob")
+               and urlparse(u).hostname not in LOOPBACK]
     assert urls and not outside, f"requests left loopback: {outside}"
 
 
@@ -188,7 +189,8 @@ def test_bad_upload_is_a_clear_error(page, tmp_path):
     path = tmp_path / "empty.txt"
     path.write_text("")
     page.set_input_files("#qa-upload input[type=file]", str(path))
-    page.locator("#qa-upload-status .qa-error").filter(has_text="empty.txt").wait_for(timeout=30_000)
+    error = page.locator("#qa-upload-status .qa-error").filter(has_text="empty.txt")
+    error.wait_for(timeout=30_000)
     page.get_by_role("tab", name="Chat").click()
 
 

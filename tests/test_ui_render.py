@@ -68,7 +68,8 @@ def test_highlight_ignores_impossible_offsets(spans):
 
 
 def test_highlight_clips_a_span_running_past_the_end():
-    assert highlight("short text", [(6, 99, 1)]) == "short <mark data-cite='1'>text</mark><sup class='qa-ref'>[1]</sup>"
+    assert highlight("short text", [(6, 99, 1)]) == (
+        "short <mark data-cite='1'>text</mark><sup class='qa-ref'>[1]</sup>")
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)

@@ -7,8 +7,8 @@ where the test needs to control the reply.
 from __future__ import annotations
 
 import json
-import re
 import logging
+import re
 from collections.abc import Iterator
 from html import unescape
 
@@ -40,7 +40,8 @@ class StreamingEngine(Engine):
         super().__init__(*args, **kwargs)
         self.histories: list = []
 
-    def answer_stream(self, question, history=None, *, llm=None, top_k=None) -> Iterator[StreamEvent]:
+    def answer_stream(self, question, history=None, *, llm=None,
+                      top_k=None) -> Iterator[StreamEvent]:
         self.histories.append(list(history or []))
         for piece in self.drafts:
             yield StreamEvent("token", text=piece)
@@ -100,8 +101,9 @@ def test_bad_questions_are_a_status_message_not_a_turn(settings, question):
 
 
 def test_backend_errors_show_in_the_chat_and_stay_out_of_history(settings):
-    session = session_for(settings, LLMError("The LLM server at http://x did not answer. Start it."))
-    messages, turns, _, _, status = final(session.submit("Where was the summit held?", [], None, None))
+    session = session_for(settings, LLMError("The LLM server at http://x did not answer."))
+    updates = session.submit("Where was the summit held?", [], None, None)
+    messages, turns, _, _, status = final(updates)
     assert "did not answer" in messages[-1]["content"] and "qa-error" in messages[-1]["content"]
     assert "did not answer" in status
     assert turns[0].answer is None and engine_history(turns) == []
@@ -184,8 +186,8 @@ def test_unwritable_feedback_file_is_a_message(settings, tmp_path):
 def test_uploaded_article_is_listed_and_answerable(settings, tmp_path):
     session = ChatSession(Engine(settings), settings)
     article = tmp_path / "lake-festival.txt"
-    article.write_text("Lake festival in Varna\n\nThe lantern festival was held in Varna on the lake "
-                       "shore. The mayor Ivo Petrov opened it.\n")
+    article.write_text("Lake festival in Varna\n\nThe lantern festival was held in Varna on "
+                       "the lake shore. The mayor Ivo Petrov opened it.\n")
     status = unescape(session.upload(str(article)))
     assert re.search(r"Added 'lake-festival.txt' \(\d+ passages indexed\)", status)
     assert "CSTO summit" in session.articles_html()  # the bundled article stays
@@ -221,11 +223,12 @@ def test_bad_uploads_get_a_clear_error(settings, tmp_path, name, content, expect
 
 
 def test_backend_choices_offer_only_usable_backends(settings, monkeypatch):
-    import qa_bot.answerers as answerers
+    from qa_bot import answerers
 
     monkeypatch.setattr(answerers, "ANSWERER_SPECS", ("extractive", "llamacpp:smollm2"))
     assert backend_choices(settings, importable=lambda m: False) == ["extractive"]
-    assert backend_choices(settings, importable=lambda m: True) == ["extractive", "llamacpp:smollm2"]
+    everything = backend_choices(settings, importable=lambda m: True)
+    assert everything == ["extractive", "llamacpp:smollm2"]
     configured = settings.replace(llm="openai:gpt-4o-mini")
     assert backend_choices(configured, importable=lambda m: False) == [
         "openai:gpt-4o-mini", "extractive"]

@@ -133,7 +133,7 @@ def build_app(engine=None, settings: Settings | None = None, *,
 
         def ask(question: str, history: list[dict] | None = None, backend: str = "",
                 top_k: int = 0) -> dict:
-            """Answer `question` (after `history`, OpenAI-style messages); the answer with its sources."""
+            """Answer `question` (after `history`, OpenAI-style messages), with its sources."""
             try:
                 return answer_payload(session.answer(question, history, backend, top_k))
             except QaBotError as exc:
@@ -170,7 +170,9 @@ def launch(demo, settings: Settings, *, engine=None, host: str | None = None,
            port: int | None = None, **launch_kwargs: Any):
     """Serve `demo` on `host:port` (default: the settings' 127.0.0.1:7860), never shared."""
     if launch_kwargs.pop("share", False):
-        raise ValueError("qa-bot never creates a public share link; serve it behind your own proxy.")
+        raise ValueError(
+            "qa-bot never creates a public share link; serve it behind your own proxy."
+        )
     if engine is not None:
         log.info("loading the index and models (warm-up took %.1f s)", warm_up(engine))
     host, port = host or settings.host, port or settings.port

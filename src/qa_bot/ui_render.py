@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from html import escape
+from itertools import pairwise
 from typing import Any
 
 from .types import Answer, Source
@@ -22,8 +23,9 @@ from .types import Answer, Source
 ABSTAIN_ICON = "\u2139\ufe0f"  # information sign: an abstention is an answer, not an error
 
 CSS = """
-.qa-article { position: relative; white-space: pre-wrap; line-height: 1.5; max-height: 28em; overflow-y: auto;
-  padding: .6em .8em; border: 1px solid var(--border-color-primary); border-radius: 6px; }
+.qa-article { position: relative; white-space: pre-wrap; line-height: 1.5; max-height: 28em;
+  overflow-y: auto; padding: .6em .8em; border: 1px solid var(--border-color-primary);
+  border-radius: 6px; }
 .qa-article mark { background: #ffe27a; color: #111; padding: 0 .1em; border-radius: 3px; }
 .qa-ref { font-size: .75em; color: var(--body-text-color-subdued); }
 .qa-abstain { color: var(--body-text-color); background: #e8f1fb; border-left: 4px solid #3b82c4;
@@ -36,7 +38,8 @@ CSS = """
 .qa-score { font-variant-numeric: tabular-nums; color: var(--body-text-color-subdued); }
 """
 
-_EMPTY_SOURCES = "<p class='qa-notice'>Ask a question: the sources of the selected answer appear here.</p>"
+_EMPTY_SOURCES = ("<p class='qa-notice'>Ask a question: the sources of the selected answer "
+                  "appear here.</p>")
 
 
 def text_html(text: str) -> str:
@@ -74,7 +77,7 @@ def highlight(text: str, spans: Sequence[tuple[int, int, int]]) -> str:
     clean = [(max(0, s), min(size, e), n) for s, e, n in spans if 0 <= s < e and s < size]
     cuts = sorted({0, size, *(s for s, _, _ in clean), *(e for _, e, _ in clean)})
     out: list[str] = []
-    for a, b in zip(cuts, cuts[1:]):
+    for a, b in pairwise(cuts):
         piece = escape(text[a:b], quote=True)
         covering = [n for s, e, n in clean if s <= a and b <= e]
         if covering:
@@ -107,8 +110,8 @@ def sources_html(answer: Answer | None, article_text: Callable[[str], str]) -> s
     """
     if answer is None:
         return _EMPTY_SOURCES
-    parts = [f"<p><b>Question:</b> {escape(answer.question)}"
-             f" <span class='qa-ref'>({escape(answer.backend)})</span></p>"]
+    parts = [(f"<p><b>Question:</b> {escape(answer.question)}"
+              f" <span class='qa-ref'>({escape(answer.backend)})</span></p>")]
     if answer.abstained:
         parts.append(f"<p class='qa-abstain'>{ABSTAIN_ICON} {escape(answer.text)}</p>")
     cited_ids = {s.chunk_id or (s.doc_id, s.start, s.end) for s in answer.sources}
@@ -121,10 +124,12 @@ def sources_html(answer: Answer | None, article_text: Callable[[str], str]) -> s
     if answer.sources:
         items = "".join(_passage_item(n, s) for n, s in enumerate(answer.sources, 1))
         parts.append(f"<h4>Cited passages</h4><ol class='qa-passages'>{items}</ol>")
-    others = [p for p in answer.passages if (p.chunk_id or (p.doc_id, p.start, p.end)) not in cited_ids]
+    others = [p for p in answer.passages
+              if (p.chunk_id or (p.doc_id, p.start, p.end)) not in cited_ids]
     if others:
         items = "".join(_passage_item(None, p) for p in others)
-        parts.append(f"<h4>Also considered <span class='qa-ref'>(retrieval order)</span></h4><ul class='qa-passages'>{items}</ul>")
+        parts.append("<h4>Also considered <span class='qa-ref'>(retrieval order)</span></h4>"
+                     f"<ul class='qa-passages'>{items}</ul>")
     return "\n".join(parts)
 
 

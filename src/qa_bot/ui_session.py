@@ -117,7 +117,9 @@ class ChatSession:
         try:
             k = int(top_k) if top_k not in (None, "", 0) else self.settings.top_k
         except (TypeError, ValueError):
-            raise ConfigError(f"The number of passages must be a whole number, got {top_k!r}.") from None
+            raise ConfigError(
+                f"The number of passages must be a whole number, got {top_k!r}."
+            ) from None
         if not 1 <= k <= MAX_TOP_K:
             raise ConfigError(f"The number of passages must be between 1 and {MAX_TOP_K}, got {k}.")
         return backend, k
@@ -146,7 +148,8 @@ class ChatSession:
         draft = ""
         try:
             llm, k = self.options(backend, top_k)
-            for event in self.engine.answer_stream(question, engine_history(turns), llm=llm, top_k=k):
+            history = engine_history(turns)
+            for event in self.engine.answer_stream(question, history, llm=llm, top_k=k):
                 if event.kind == "token":
                     draft += event.text
                     yield chat_messages(pending, draft=draft), turns, self.sources(None), "", ""
@@ -179,7 +182,8 @@ class ChatSession:
         if not turns:
             return chat_messages([]), [], self.sources(None), "", ""
         kept = list(turns[:-1])
-        return chat_messages(kept), kept, self.sources(self.last_answer(kept)), turns[-1].question, ""
+        sources = self.sources(self.last_answer(kept))
+        return chat_messages(kept), kept, sources, turns[-1].question, ""
 
     def select(self, turns: Turns, index) -> str:
         """The sources view for the answer of the clicked message's turn."""
