@@ -7,6 +7,7 @@ test serves an in-process app whose answerer blocks, to fill the queue.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -20,11 +21,16 @@ ARTICLE = (ROOT / "corpus" / "csto-summit-bishkek.txt").read_text(encoding="utf-
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def app_url(tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("api") / "data") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
     from gradio_client import Client
 
-    with running_app(tmp_path_factory.mktemp("api") / "data") as url:
-        yield Client(url, verbose=False)
+    return Client(app_url, verbose=False)
 
 
 def test_ask_names_bishkek_with_a_source_that_slices_the_article(client):
@@ -35,6 +41,20 @@ def test_ask_names_bishkek_with_a_source_that_slices_the_article(client):
     for source in result["sources"]:
         assert ARTICLE[source["start"]:source["end"]] == source["text"]
     assert any("Bishkek" in s["text"] for s in result["sources"])
+
+
+def test_the_documented_client_example_runs(app_url, capsys):
+    """The three-line gradio_client example (README, or docs/ui.md before merging)."""
+    for doc in (ROOT / "README.md", ROOT / "docs" / "ui.md"):
+        text = doc.read_text(encoding="utf-8") if doc.exists() else ""
+        found = re.search(r"```python\n(from gradio_client import Client\n.*?)```", text, re.S)
+        if found:
+            break
+    assert found, "no gradio_client example in README.md or docs/ui.md"
+    code = found.group(1)
+    assert len(code.strip().splitlines()) == 3
+    exec(code.replace("http://127.0.0.1:7860/", app_url), {})
+    assert "Bishkek" in capsys.readouterr().out
 
 
 def test_ask_follows_up_with_history(client):

@@ -133,6 +133,17 @@ def sources_html(answer: Answer | None, article_text: Callable[[str], str]) -> s
     return "\n".join(parts)
 
 
+def articles_table(rows: Sequence[tuple[str, str, str, int]]) -> str:
+    """The indexed articles, from `Engine.articles()` rows (doc_id, title, source, chunks)."""
+    body = "".join(
+        f"<tr><td>{escape(title)}</td><td>{escape(source)}</td><td>{count}</td>"
+        f"<td><code>{escape(doc_id)}</code></td></tr>"
+        for doc_id, title, source, count in rows
+    )
+    return ("<table><thead><tr><th>Title</th><th>Source</th><th>Passages</th>"
+            f"<th>Id</th></tr></thead><tbody>{body}</tbody></table>")
+
+
 def answer_payload(answer: Answer) -> dict[str, Any]:
     """A JSON-able dict of the answer for the API endpoint."""
     payload = answer.to_dict()

@@ -15,13 +15,19 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
 
 from .errors import ConfigError, QaBotError, QuestionError, UnknownBackendError
 from .feedback import feedback_record, write_feedback
 from .types import Answer
-from .ui_render import answer_html, draft_html, error_html, sources_html, text_html
+from .ui_render import (
+    answer_html,
+    articles_table,
+    draft_html,
+    error_html,
+    sources_html,
+    text_html,
+)
 
 log = logging.getLogger("qa_bot.ui")
 
@@ -219,13 +225,7 @@ class ChatSession:
         except Exception:
             log.exception("listing articles failed")
             return error_html(UNEXPECTED)
-        body = "".join(
-            f"<tr><td>{escape(title)}</td><td>{escape(source)}</td><td>{count}</td>"
-            f"<td><code>{escape(doc_id)}</code></td></tr>"
-            for doc_id, title, source, count in rows
-        )
-        return ("<table><thead><tr><th>Title</th><th>Source</th><th>Passages</th>"
-                f"<th>Id</th></tr></thead><tbody>{body}</tbody></table>")
+        return articles_table(rows)
 
     def upload(self, path: str | None) -> str:
         """Index an uploaded file; returns a status message (escaped HTML)."""
