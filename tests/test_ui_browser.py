@@ -191,6 +191,12 @@ def test_bad_upload_is_a_clear_error(page, tmp_path):
     page.set_input_files("#qa-upload input[type=file]", str(path))
     error = page.locator("#qa-upload-status .qa-error").filter(has_text="empty.txt")
     error.wait_for(timeout=30_000)
+    # Past max_upload_bytes Gradio refuses the upload itself (launch's max_file_size).
+    big = tmp_path / "huge.txt"
+    big.write_text("Huge\n\n" + "A sentence about nothing at all. " * 40_000)
+    page.set_input_files("#qa-upload input[type=file]", str(big))
+    page.get_by_text("exceed the maximum allowed size").first.wait_for(timeout=30_000)
+    assert "huge" not in page.locator("#qa-articles").inner_text()
     page.get_by_role("tab", name="Chat").click()
 
 
