@@ -34,7 +34,7 @@ def test_chatbot_renders_no_markup(demo):
     chatbot = chatbots[0]
     assert chatbot.sanitize_html and not chatbot.render_markdown
     assert chatbot.allow_tags is False and chatbot.latex_delimiters == []
-    assert "share" not in chatbot.buttons  # the share button posts to the Hugging Face Hub
+    assert not chatbot.buttons  # share posts to the Hub; copy would copy our HTML source
 
 
 def test_upload_is_limited_to_article_types(demo):

@@ -79,7 +79,9 @@ def build_app(engine=None, settings: Settings | None = None, *,
                         label="Chat", elem_id="qa-chat", height=520,
                         examples=[{"text": q} for q in examples] or None,
                         render_markdown=False, sanitize_html=True, allow_tags=False,
-                        latex_delimiters=[], buttons=["copy", "copy_all"],
+                        # No copy buttons: they copy the message's HTML source, not its
+                        # text. No share button: it posts the chat to the Hugging Face Hub.
+                        latex_delimiters=[], buttons=[],
                         feedback_options=("Like", "Dislike"),
                     )
                     with gr.Row():
