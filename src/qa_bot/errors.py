@@ -65,6 +65,10 @@ class CorpusError(QaBotError):
     """An article or corpus folder cannot be read."""
 
 
+class FeedbackError(QaBotError):
+    """The UI's feedback file cannot be written."""
+
+
 # --- models --------------------------------------------------------------------
 
 

@@ -1,0 +1,122 @@
+"""The `ask` API endpoint through gradio_client, against the served app.
+
+`python app.py` runs in a subprocess on a free loopback port with the real
+MiniLM embedder and a fresh data folder, as a user would start it. The busy
+test serves an in-process app whose answerer blocks, to fill the queue.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import pytest
+
+from tests.ui_support import ROOT, ScriptedAnswerer, free_port, running_app
+
+pytestmark = pytest.mark.slow
+
+ARTICLE = (ROOT / "corpus" / "csto-summit-bishkek.txt").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("api") / "data") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
+
+
+def test_ask_names_bishkek_with_a_source_that_slices_the_article(client):
+    result = client.predict("Where was the summit held?", api_name="/ask")
+    assert not result["abstained"]
+    assert "Bishkek" in result["text"]
+    assert result["sources"], result
+    for source in result["sources"]:
+        assert ARTICLE[source["start"]:source["end"]] == source["text"]
+    assert any("Bishkek" in s["text"] for s in result["sources"])
+
+
+def test_the_documented_client_example_runs(app_url, capsys):
+    """The three-line gradio_client example (README, or docs/ui.md before merging)."""
+    for doc in (ROOT / "README.md", ROOT / "docs" / "ui.md"):
+        text = doc.read_text(encoding="utf-8") if doc.exists() else ""
+        found = re.search(r"```python\n(from gradio_client import Client\n.*?)```", text, re.S)
+        if found:
+            break
+    assert found, "no gradio_client example in README.md or docs/ui.md"
+    code = found.group(1)
+    assert len(code.strip().splitlines()) == 3
+    exec(code.replace("http://127.0.0.1:7860/", app_url), {})
+    assert "Bishkek" in capsys.readouterr().out
+
+
+def test_ask_follows_up_with_history(client):
+    first = client.predict("Where was the summit held?", api_name="/ask")
+    history = [{"role": "user", "content": "Where was the summit held?"},
+               {"role": "assistant", "content": first["text"]}]
+    result = client.predict("And who chairs the next one?", history, api_name="/ask")
+    assert "Russia" in result["text"]
+
+
+def test_ask_abstains_when_the_article_does_not_say(client):
+    result = client.predict("What did China say about the summit?", api_name="/ask")
+    assert result["abstained"] and result["sources"] == []
+
+
+def test_ask_options_and_errors(client):
+    from gradio_client.exceptions import AppError
+
+    result = client.predict("Who chaired the summit?", None, "extractive", 2, api_name="/ask")
+    assert len(result["passages"]) <= 2
+    with pytest.raises(AppError, match="question is empty"):
+        client.predict("   ", api_name="/ask")
+    with pytest.raises(AppError, match="Unknown answerer 'openai:gpt-4o'"):
+        client.predict("Who chaired the summit?", None, "openai:gpt-4o", api_name="/ask")
+
+
+class BlockingAnswerer(ScriptedAnswerer):
+    """Answers only when released, so requests pile up in the queue."""
+
+    def __init__(self) -> None:
+        super().__init__("Released. [1]")
+        self.release = threading.Event()
+
+    def answer(self, question, candidates, table):
+        self.release.wait(timeout=60)
+        return super().answer(question, candidates, table)
+
+
+def test_a_full_queue_answers_busy(tmp_path):
+    from gradio_client import Client
+
+    from qa_bot.chain import Engine
+    from qa_bot.config import Settings
+    from qa_bot.ui import build_app, launch
+
+    settings = Settings.load(data_dir=str(tmp_path / "data"), embedder="hashing", queue_size=1)
+    answerer = BlockingAnswerer()
+    engine = Engine(settings, answerer=answerer)
+    demo = build_app(engine, settings)
+    port = free_port()
+    launch(demo, settings, engine=None, port=port, prevent_thread_lock=True)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        running = client.submit("Who chaired the summit?", api_name="/ask")
+        time.sleep(1.0)  # the first request is being answered (blocked)
+        waiting = client.submit("Who chaired the summit?", api_name="/ask")
+        time.sleep(1.0)  # the second one fills the queue of one
+        with pytest.raises(Exception, match="Queue is full"):
+            client.predict("Who chaired the summit?", api_name="/ask")
+        answerer.release.set()
+        assert running.result(timeout=30)["text"] == "Released. [1]"
+        assert waiting.result(timeout=30)["text"] == "Released. [1]"
+    finally:
+        answerer.release.set()
+        demo.close()

@@ -1,0 +1,71 @@
+"""The built Gradio app, not served: endpoints, hardening options, offline theme.
+
+Imports gradio (a few seconds) but starts no server and no browser.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from qa_bot.chain import Engine
+from qa_bot.ui import build_app, launch, theme
+
+
+@pytest.fixture
+def demo(settings):
+    return build_app(Engine(settings), settings.replace(queue_size=3))
+
+
+def test_only_the_ask_endpoint_is_public(demo):
+    public = [d for d in demo.config["dependencies"] if d.get("api_visibility") == "public"]
+    assert [d["api_name"] for d in public] == ["ask"]
+
+
+def test_queue_is_bounded_by_settings(demo):
+    assert demo.enable_queue
+    assert demo._queue.max_size == 3
+
+
+def test_chatbot_renders_no_markup(demo):
+    import gradio as gr
+
+    chatbots = [b for b in demo.blocks.values() if isinstance(b, gr.Chatbot)]
+    assert len(chatbots) == 1
+    chatbot = chatbots[0]
+    assert chatbot.sanitize_html and not chatbot.render_markdown
+    assert chatbot.allow_tags is False and chatbot.latex_delimiters == []
+    assert not chatbot.buttons  # share posts to the Hub; copy would copy our HTML source
+
+
+def test_upload_is_limited_to_article_types(demo):
+    import gradio as gr
+
+    (upload,) = [b for b in demo.blocks.values() if isinstance(b, gr.File)]
+    assert upload.file_types == [".txt", ".md", ".html"]
+
+
+def test_theme_loads_no_fonts_from_anywhere():
+    import gradio as gr
+
+    used = theme()
+    assert not used._stylesheets
+    fonts = [*used._font, *used._font_mono]
+    assert not any(isinstance(f, (gr.themes.GoogleFont, gr.themes.LocalFont)) for f in fonts)
+    assert "@font-face" not in used._get_theme_css()
+
+
+def test_examples_only_for_the_bundled_article(settings, tmp_path):
+    import gradio as gr
+
+    article = tmp_path / "other.txt"
+    article.write_text("Other article\n\nA sentence about something else entirely.\n")
+    own = settings.replace(corpus=(str(article),))
+    for configured, expect_examples in ((settings, True), (own, False)):
+        app = build_app(Engine(configured), configured)
+        (chatbot,) = [b for b in app.blocks.values() if isinstance(b, gr.Chatbot)]
+        assert bool(chatbot.examples) is expect_examples
+
+
+def test_launch_refuses_a_share_link(demo, settings):
+    with pytest.raises(ValueError, match="share link"):
+        launch(demo, settings, share=True)

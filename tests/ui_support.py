@@ -1,0 +1,96 @@
+"""Helpers shared by the UI tests: a scripted answerer and a real app server.
+
+`ScriptedAnswerer` is a real `Answerer` subclass that answers with scripted
+text (or raises a scripted error), citing the best retrieved passage, so tests
+control what the "model" says without patching. `running_app` starts
+``python app.py`` on a free loopback port, as a user would, and stops it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+from qa_bot.answerers import Answerer, passages_for, source_for
+from qa_bot.types import Answer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ScriptedAnswerer(Answerer):
+    name = "scripted"
+
+    def __init__(self, *replies: str | BaseException) -> None:
+        self.replies = list(replies)
+        self.questions = []  # the ResolvedQuestions it was asked
+
+    def answer(self, question, candidates, table) -> Answer:
+        self.questions.append(question)
+        reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+        if isinstance(reply, BaseException):
+            raise reply
+        top = candidates[0]
+        return Answer(
+            text=reply, sources=(source_for(top.chunk, top.dense, table),), backend=self.name,
+            question=question.question, search_query=question.search_query,
+            passages=passages_for(candidates, table),
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, *, timeout: float, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the app exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def running_app(data_dir: Path, *, embedder: str = "minilm", timeout: float = 180.0,
+                extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """``python app.py`` on a free loopback port; yields its URL, then stops it."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
+    env.update(QA_BOT_DATA_DIR=str(data_dir), QA_BOT_EMBEDDER=embedder, QA_BOT_PORT=str(port),
+               GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", **(extra_env or {}))
+    src = str(ROOT / "src")
+    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    log_path = data_dir.parent / f"app-{port}.log"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}/"
+        try:
+            try:
+                wait_for_http(url, timeout=timeout, process=process)
+            except (RuntimeError, TimeoutError) as exc:
+                tail = log_path.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{exc}; app log:\n{tail}") from None
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
