@@ -1,24 +1,25 @@
-"""Fit the extractive answerer's ranker and gate on the DEV split only.
+"""Fit the extractive answerer on the DEV split only, and report cross-validation.
 
     python scripts/fit_extractive.py            # fit, report 5-fold CV, write the weights
     python scripts/fit_extractive.py --check    # report CV only, write nothing
 
-The ranker is a pairwise logistic regression (RankNet-style, no intercept) over
-span features: for every answerable dev question, each span holding every key
-fact is paired with each span that does not, so the weights learn to *order*
-spans (a pointwise fit ranked worse: 75% top-1 against 83% in 5-fold CV). The
-gate is a logistic regression over the best span's features; its positive class
-is "the best span is a correct answer", so it learns to abstain both on
-unanswerable questions and where the ranker is likely wrong. The threshold is
-the one that maximises the mean of answerable accuracy and abstention accuracy
-on cross-validated predictions. The test split is never read here.
+Ranker: a pairwise logistic regression (RankNet-style, no intercept) over the
+span features. For every answerable dev question, each candidate span holding
+every key fact is paired with each one that does not, so the weights learn to
+*order* spans. (A pointwise fit ranked worse: 75% top-1 against 83% in CV.)
 
-Needs scikit-learn (installed with sentence-transformers).
+Gate: the two thresholds of `Gate` (least matched share of the question, least
+support of any question word), chosen by grid search to maximise answerable
+accuracy plus abstention accuracy on the dev questions.
+
+The test split is never read here. Needs scikit-learn (a dependency of
+sentence-transformers).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import tempfile
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from qa_bot.answerers.extractive import (  # noqa: E402
-    GATE_EXTRAS, WEIGHTS_FILE, ExtractiveAnswerer, LinearModel,
+    WEIGHTS_FILE, ExtractiveAnswerer, Gate, LinearModel,
 )
 from qa_bot.answerers.features import SPAN_FEATURES, vector, word_support  # noqa: E402
 from qa_bot.chain import Engine  # noqa: E402
@@ -41,56 +42,39 @@ from qa_bot.question import AnswerType  # noqa: E402
 from qa_bot.types import Answer  # noqa: E402
 
 DEV_FILES = (ROOT / "eval/gold/csto.jsonl", ROOT / "eval/gold/csto-dev2.jsonl")
-GATE_FEATURES = SPAN_FEATURES + GATE_EXTRAS
+SEMANTIC_GRID = (0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
+SUPPORT_GRID = (-1.0, -0.1, -0.08, -0.06, -0.04, -0.02)
 
 
 @dataclass
 class Example:
     case: object
-    spans: list  # (features, correct)
+    spans: list  # (features incl. "support", correct)
     question_values: dict  # gate inputs that describe the question, not the span
 
 
-def _neutral() -> LinearModel:
-    n = len(SPAN_FEATURES)
-    return LinearModel(SPAN_FEATURES, np.zeros(n), np.ones(n), np.zeros(n), 0.0)
-
-
 def collect(engine: Engine) -> list[Example]:
-    answerer = ExtractiveAnswerer(engine.embedder, weights=(_neutral(), _neutral()))
+    neutral = LinearModel(SPAN_FEATURES, np.zeros(len(SPAN_FEATURES)))
+    answerer = ExtractiveAnswerer(engine.embedder, weights=(neutral, Gate()))
     examples = []
-    cases = [c for path in DEV_FILES for c in load_gold(path, split="dev")]
-    for case in cases:
+    for case in (c for path in DEV_FILES for c in load_gold(path, split="dev")):
         resolved, candidates, loaded = engine._prepare(case.question, list(case.history) or None, None)
         if resolved.answer_type is AnswerType.SUMMARY:
             continue  # answered by the article's lead, not by the ranker
         decision = answerer.decide(resolved, candidates, loaded.table)
         if decision.span is None:
             continue
-        profile = decision.profile
         spans = [
-            ({**s.features, "support": word_support(profile, s.text, engine.embedder)},
+            ({**s.features, "support": word_support(decision.profile, s.text, engine.embedder)},
              case.answerable and judge(case, Answer(text=s.text)).correct)
             for s in decision.spans
         ]
-        question_values = {k: decision.gate_features[k] for k in GATE_EXTRAS
-                           if k not in ("ranker_score", "margin", "support")}
+        question_values = {"unknown_names": decision.gate_features["unknown_names"]}
         examples.append(Example(case, spans, question_values))
     return examples
 
 
-def fit_linear(rows: np.ndarray, labels: np.ndarray, names: tuple[str, ...], c: float) -> LinearModel:
-    from sklearn.linear_model import LogisticRegression
-
-    mean = rows.mean(axis=0)
-    scale = rows.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
-    model.fit((rows - mean) / scale, labels)
-    return LinearModel(names, mean, scale, model.coef_[0], float(model.intercept_[0]))
-
-
-def fit_pairwise(examples: list[Example], c: float = 0.1) -> LinearModel:
+def fit_ranker(examples: list[Example], c: float = 0.1) -> LinearModel:
     from sklearn.linear_model import LogisticRegression
 
     rows, labels = [], []
@@ -99,60 +83,54 @@ def fit_pairwise(examples: list[Example], c: float = 0.1) -> LinearModel:
             continue
         good = [vector(f, SPAN_FEATURES) for f, ok in ex.spans if ok]
         bad = [vector(f, SPAN_FEATURES) for f, ok in ex.spans if not ok]
-        for g in good:
-            for b in bad:
-                rows += [g - b, b - g]
-                labels += [1, 0]
+        for g, b in itertools.product(good, bad):
+            rows += [g - b, b - g]
+            labels += [1, 0]
     model = LogisticRegression(C=c, fit_intercept=False, max_iter=5000)
     model.fit(np.array(rows), np.array(labels))
-    n = len(SPAN_FEATURES)
-    return LinearModel(SPAN_FEATURES, np.zeros(n), np.ones(n), model.coef_[0], 0.0)
+    return LinearModel(SPAN_FEATURES, model.coef_[0])
 
 
-def fit(examples: list[Example]) -> tuple[LinearModel, LinearModel, list[tuple[float, bool, bool]]]:
-    """Fit ranker then gate; return them and (gate probability, answerable, best correct)."""
-    ranker = fit_pairwise(examples)
-    gate_rows, gate_labels, outcomes = [], [], []
+def best_span(ex: Example, ranker: LinearModel) -> tuple[dict, bool]:
+    features, correct = max(ex.spans, key=lambda s: ranker.score(s[0]))
+    return {**features, **ex.question_values}, correct
+
+
+def outcomes(examples, ranker, gate) -> list[tuple[bool, bool, bool]]:
+    """(answerable, answered, best span correct) per example."""
+    result = []
     for ex in examples:
-        values, correct = _best(ex, ranker)
-        gate_rows.append(vector(values, GATE_FEATURES))
-        gate_labels.append(correct)
-        outcomes.append((values, ex.case.answerable, correct))
-    gate = fit_linear(np.array(gate_rows), np.array(gate_labels), GATE_FEATURES, c=0.3)
-    return ranker, gate, [(gate.probability(v), a, c) for v, a, c in outcomes]
+        values, correct = best_span(ex, ranker)
+        result.append((ex.case.answerable, not gate.reasons(values), correct))
+    return result
 
 
-def _best(ex: Example, ranker: LinearModel) -> tuple[dict, bool]:
-    scored = sorted(((ranker.score(f), f, ok) for f, ok in ex.spans), key=lambda t: -t[0])
-    score, features, correct = scored[0]
-    runner_up = next((s for s, f, _ in scored[1:] if f is not features), None)
-    values = {**features, **ex.question_values, "ranker_score": score,
-              "margin": score - runner_up if runner_up is not None else 5.0}
-    return values, correct
-
-
-def score(outcomes, threshold: float) -> tuple[float, float]:
-    answerable = [ok and p >= threshold for p, a, ok in outcomes if a]
-    abstained = [p < threshold for p, a, _ in outcomes if not a]
+def accuracy(rows) -> tuple[float, float]:
+    answerable = [answered and correct for a, answered, correct in rows if a]
+    abstained = [not answered for a, answered, _ in rows if not a]
     return float(np.mean(answerable)), float(np.mean(abstained))
 
 
-def cross_validate(examples: list[Example], folds: int = 5):
+def fit_gate(examples, ranker) -> Gate:
+    def objective(gate):
+        a, u = accuracy(outcomes(examples, ranker, gate))
+        return a + u, -abs(gate.min_semantic - 0.5)
+
+    grid = (Gate(s, t) for s, t in itertools.product(SEMANTIC_GRID, SUPPORT_GRID))
+    return max(grid, key=objective)
+
+
+def cross_validate(examples: list[Example], folds: int = 5) -> tuple[float, float, float]:
     order = np.random.default_rng(7).permutation(len(examples))
-    outcomes = []
+    rows, top1 = [], []
     for k in range(folds):
         held = set(order[k::folds].tolist())
         train = [ex for i, ex in enumerate(examples) if i not in held]
-        ranker, gate, _ = fit(train)
-        for i in sorted(held):
-            values, correct = _best(examples[i], ranker)
-            outcomes.append((gate.probability(values), examples[i].case.answerable, correct))
-    return outcomes
-
-
-def best_threshold(outcomes) -> float:
-    grid = np.linspace(0.2, 0.8, 61)
-    return float(max(grid, key=lambda t: (sum(score(outcomes, t)), -abs(t - 0.5))))
+        test = [ex for i, ex in enumerate(examples) if i in held]
+        ranker = fit_ranker(train)
+        rows += outcomes(test, ranker, fit_gate(train, ranker))
+        top1 += [best_span(ex, ranker)[1] for ex in test if ex.case.answerable]
+    return (*accuracy(rows), float(np.mean(top1)))
 
 
 def main() -> int:
@@ -160,46 +138,34 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="report CV only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data:
-        neutral = ExtractiveAnswerer(weights=(_neutral(), _neutral()))
-        engine = Engine(Settings.load(data_dir=data), answerer=neutral)
+        neutral = LinearModel(SPAN_FEATURES, np.zeros(len(SPAN_FEATURES)))
+        engine = Engine(Settings.load(data_dir=data),
+                        answerer=ExtractiveAnswerer(weights=(neutral, Gate())))
         examples = collect(engine)
-    cv = cross_validate(examples)
-    threshold = best_threshold(cv)
-    answerable, abstained = score(cv, threshold)
-    print(f"dev cases used: {len(examples)}; 5-fold CV at threshold {threshold:.2f}: "
-          f"answerable correct {answerable:.1%}, unanswerable abstained {abstained:.1%}")
-    ranker, gate, fitted = fit(examples)
-    gate = LinearModel(gate.features, gate.mean, gate.scale, gate.coef, gate.intercept, threshold)
-    answerable, abstained = score(fitted, threshold)
-    print(f"fitted on all dev: answerable {answerable:.1%}, abstained {abstained:.1%}")
-    for title, model in (("ranker", ranker), ("gate", gate)):
-        ranked = sorted(zip(model.features, model.coef), key=lambda t: -abs(t[1]))
-        print(f"{title}: " + ", ".join(f"{n} {w:+.2f}" for n, w in ranked))
+    cv_answerable, cv_abstained, cv_top1 = cross_validate(examples)
+    print(f"dev cases used: {len(examples)}; 5-fold CV: ranker top-1 {cv_top1:.1%}, "
+          f"answerable correct {cv_answerable:.1%}, unanswerable abstained {cv_abstained:.1%}")
+    ranker = fit_ranker(examples)
+    gate = fit_gate(examples, ranker)
+    answerable, abstained = accuracy(outcomes(examples, ranker, gate))
+    print(f"fitted on all dev: answerable {answerable:.1%}, abstained {abstained:.1%}; {gate}")
+    print("ranker: " + ", ".join(f"{n} {w:+.2f}" for n, w in zip(ranker.features, ranker.coef)))
     if args.check:
         return 0
     payload = {
-        "format": "qa-bot extractive weights v1",
+        "format": "qa-bot extractive weights v2",
         "fitted_by": "scripts/fit_extractive.py",
         "trained_on": [str(p.relative_to(ROOT)) for p in DEV_FILES] + ["split=dev only"],
-        "cv": {"answerable_correct": round(score(cv, threshold)[0], 4),
-               "unanswerable_abstained": round(score(cv, threshold)[1], 4)},
-        "ranker": _as_dict(ranker),
-        "gate": _as_dict(gate),
+        "cross_validation": {"ranker_top1": round(cv_top1, 4),
+                             "answerable_correct": round(cv_answerable, 4),
+                             "unanswerable_abstained": round(cv_abstained, 4)},
+        "ranker": {"features": list(ranker.features),
+                   "coef": [round(float(x), 6) for x in ranker.coef]},
+        "gate": {"min_semantic": gate.min_semantic, "min_support": gate.min_support},
     }
     WEIGHTS_FILE.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {WEIGHTS_FILE.relative_to(ROOT)}")
     return 0
-
-
-def _as_dict(model: LinearModel) -> dict:
-    return {
-        "features": list(model.features),
-        "mean": [round(float(x), 6) for x in model.mean],
-        "scale": [round(float(x), 6) for x in model.scale],
-        "coef": [round(float(x), 6) for x in model.coef],
-        "intercept": round(model.intercept, 6),
-        "threshold": round(model.threshold, 4),
-    }
 
 
 if __name__ == "__main__":

@@ -131,11 +131,14 @@ def word_support(profile: QuestionProfile, span_text: str, embedder: Embedder) -
     negative ("weather" in "What was the weather like in Bishkek?"). Returns
     the smallest contribution (0.0 for a question without content words).
     """
-    question = profile.resolved.core
+    # A follow-up is elliptical ("And who chairs the next one?"); judge its words
+    # inside the full search query, as retrieval did.
+    resolved = profile.resolved
+    question = resolved.search_query if resolved.is_followup else resolved.core
     tokens = question.split()
     variants = []
     for term in sorted(profile.own):
-        kept = [t for t in tokens if not stems(t) & {term}]
+        kept = [t for t in tokens if term not in stems(t)]
         if kept and len(kept) < len(tokens):
             variants.append(" ".join(kept))
     if not variants:
