@@ -143,10 +143,9 @@ def word_support(profile: QuestionProfile, span_text: str, embedder: Embedder) -
             variants.append(" ".join(kept))
     if not variants:
         return 0.0
-    vectors = embedder.embed_documents([question, *variants])
-    (span,) = embedder.embed_documents([span_text])
-    base = float(vectors[0] @ span)
-    return min(base - float(v @ span) for v in vectors[1:])
+    (span,) = embedder.embed_words([span_text])  # cached by the ranking step
+    base = float(profile.sentence @ span.sentence)
+    return min(base - float(v @ span.sentence) for v in embedder.embed_documents(variants))
 
 
 def _word_matches(profile: QuestionProfile, found: set[str], view) -> dict[str, float]:
