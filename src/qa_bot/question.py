@@ -283,13 +283,29 @@ _LATER = re.compile(r"\b(next|new|upcoming|future|incoming|coming|successor)\b")
 
 
 def contradicts_in_time(question: str, passage: str) -> bool:
-    """The question asks about an earlier one ("the previous Secretary General")
-    but the passage speaks only of a later one ("the new ..."), or the reverse."""
+    """The passage is about another instance of what the question asks about.
+
+    Either the question asks about an earlier one ("the previous Secretary
+    General") but the passage speaks only of a later one ("the new ..."), or the
+    reverse; or the question asks plainly about a thing ("Where was the summit
+    held?") that the passage only ever mentions with a qualifier the question
+    lacks ("the next summit").
+    """
     q, p = normalise(question).casefold(), normalise(passage).casefold()
     for asked, other in ((_EARLIER, _LATER), (_LATER, _EARLIER)):
         if asked.search(q) and not asked.search(p) and other.search(p):
             return True
+    if _EARLIER.search(q) or _LATER.search(q):
+        return False
+    for term in {stem(w) for w in words(q)} - _QUALIFIER_STEMS:
+        mentions = [m for m in re.finditer(r"[\w'-]+", p) if stem(m.group(0)) == term]
+        if mentions and all(_QUALIFIED.search(p[max(0, m.start() - 12):m.start()]) for m in mentions):
+            return True
     return False
+
+
+_QUALIFIED = re.compile(r"\b(next|previous|former|last|upcoming|coming|new|future|past)\s+$")
+_QUALIFIER_STEMS = {stem(w) for w in "next previous former last upcoming coming new future past".split()}
 
 
 def type_evidence(answer_type: AnswerType, passage: str, question_stems: set[str]) -> bool:
