@@ -44,10 +44,13 @@ def invented(text: str, passages: list[str]) -> list[str]:
     from qa_bot.normalise import fold_case
     from qa_bot.question import proper_nouns
 
-    body = re.sub(r"\[\d+\]", " ", text)
+    body = re.sub(r"\[\d+\]", " ", fold_case(text))
     pool = fold_case(" ".join(passages))
-    facts = proper_nouns(body) + re.findall(r"\d+", body)
-    return [f for f in facts if fold_case(f.removesuffix("'s")) not in pool]
+    pool_words = set(re.findall(r"[\w']+", pool))
+    numbers = [n for n in re.findall(r"\b\d[\d,.]*\w*", body) if n.rstrip(".,") not in pool_words]
+    names = [n for n in proper_nouns(re.sub(r"\[\d+\]", " ", text))
+             if fold_case(n.removesuffix("'s")) not in pool]
+    return names + numbers
 
 
 def main() -> int:

@@ -14,6 +14,7 @@ from qa_bot.answerers import ANSWERER_SPECS, make_answerer
 from qa_bot.answerers.generative import (
     FALLBACK_INCOMPLETE,
     FALLBACK_UNVERIFIED,
+    GenerationParams,
     GenerativeAnswerer,
 )
 from qa_bot.chain import Engine
@@ -33,9 +34,11 @@ def passage(messages, number: int) -> str:
 
 @pytest.fixture
 def scripted(settings):
+    """An engine whose answerer shows the model three passages (the default is the pick only)."""
     llm = ScriptedLLM(spec="scripted")
     embedder = HashingEmbedder()
-    answerer = GenerativeAnswerer(spec="scripted", llm=llm, embedder=embedder)
+    answerer = GenerativeAnswerer(spec="scripted", llm=llm, embedder=embedder,
+                                  params=GenerationParams(max_passages=3))
     engine = Engine(settings.replace(llm="scripted"), embedder=embedder, answerer=answerer)
     return engine, llm
 
@@ -55,6 +58,31 @@ def test_a_faithful_reply_is_shown_with_citations_into_the_article(scripted):
     assert answer.removed_sentences == 0 and answer.notice == ""
     assert "Japarov" in answer.text and answer.text.endswith("[1]")
     assert_sources_slice_the_article(engine, answer)
+
+
+def test_by_default_the_model_sees_only_the_extractive_pick(settings):
+    embedder = HashingEmbedder()
+    llm = ScriptedLLM([lambda m: f"{passage(m, 1)} [1]"])
+    answerer = GenerativeAnswerer(spec="scripted", llm=llm, embedder=embedder)
+    engine = Engine(settings.replace(llm="scripted"), embedder=embedder, answerer=answerer)
+    pick = engine.answer(QUESTION, llm="extractive").sources
+    engine.answer(QUESTION)
+    prompt = llm.calls[0][-1]["content"]
+    assert [passage(llm.calls[0], n) for n in range(1, len(pick) + 1)] == [s.text for s in pick]
+    assert f"[{len(pick) + 1}]" not in prompt
+
+
+def test_a_reworded_answer_must_keep_the_facts_and_the_link_to_the_question():
+    from qa_bot.answerers.generative import retention
+
+    pick = "The next summit, over which Russia will once again preside, is in Moscow. [1]"
+    assert retention(pick, "Russia will once again preside over the next summit in Moscow.",
+                     "Will Russia preside over the next summit?") == 1.0
+    # Drops "preside", the word that answers the yes/no question.
+    assert retention(pick, "The next summit, in Moscow, is Russia's.",
+                     "Will Russia preside over the next summit?") == 0.0
+    # Drops a name.
+    assert retention(pick, "The next summit will be presided over again.", "Next summit?") == 0.0
 
 
 def test_an_invented_number_is_removed_and_the_answer_says_so(scripted):

@@ -80,11 +80,12 @@ class GroundingResult:
         return sum(not c.supported for c in self.checks)
 
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:st|nd|rd|th|s)?\b", re.I)
 _NUMBER_WORDS = frozenset(
     "two three four five six seven eight nine ten eleven twelve thirteen fifteen twenty thirty "
     "forty fifty sixty hundred hundreds thousand thousands million millions billion billions "
-    "trillion dozen dozens percent".split()
+    "trillion dozen dozens percent first second third fourth fifth sixth seventh eighth ninth "
+    "tenth twice".split()
 )
 _TIME_WORDS = frozenset(
     "today tomorrow yesterday tonight monday tuesday wednesday thursday friday saturday sunday "
@@ -216,8 +217,9 @@ def novel_words(text: str, sources: Sequence[str]) -> list[str]:
 
 
 def _numbers(text: str) -> set[str]:
-    # "11" matches "11th", "1,000" matches "1000": compare the digits only.
-    return {n.replace(",", "") for n in _NUMBER.findall(normalise(text))}
+    # "1,000" matches "1000", but "11" does not match "11th": the model wrote
+    # "Russia's first in 11 years" against "the 11th of November".
+    return {n.replace(",", "").casefold() for n in _NUMBER.findall(normalise(text))}
 
 
 def _word_keys(text: str) -> set[str]:
