@@ -169,3 +169,21 @@ def test_a_tiny_timeout_stops_generation():
     llm = LlamaCppLLM(smollm2_path(), timeout=0.0)
     with pytest.raises(LLMError, match="took longer than 0 s"):
         llm.complete([{"role": "user", "content": "Count to one hundred."}], max_tokens=64)
+
+
+@pytest.mark.slow
+@pytest.mark.llm
+@needs_llama
+def test_smollm2_answers_a_bundled_article_question_with_citations(real_embedder,
+                                                                   isolated_data_dir):
+    from qa_bot.chain import Engine
+
+    engine = Engine(Settings.load(llm="llamacpp:smollm2"), embedder=real_embedder)
+    answer = engine.answer("Where was the CSTO summit held?")
+    assert answer.backend == "llamacpp:smollm2", answer.notice
+    assert "Bishkek" in answer.text and "[1]" in answer.text
+    for source in answer.sources:
+        assert engine.article_text(source.doc_id)[source.start:source.end] == source.text
+    events = list(engine.answer_stream("Who chaired the summit?"))
+    assert events[-1].kind == "answer" and "Japarov" in events[-1].answer.text
+    assert engine.answer("How much does the programme cost?").abstained
