@@ -85,7 +85,7 @@ def main() -> int:
     rows = {name: {"correct": 0, "invented": 0, "leaks": 0, "seconds": 0.0}
             for name in ("extractive", "raw", "checked")}
     shown = removed = 0
-    dump = open(args.dump, "w", encoding="utf-8") if args.dump else None
+    records = []
     for number, case in enumerate(cases, start=1):
         history = list(case.history) or None
         record = {"id": case.id}
@@ -113,10 +113,12 @@ def main() -> int:
         _score(rows["raw"], result, invented(raw, passages))
         record["raw"], record["raw_correct"] = raw, result.correct
         record["retention"] = retention(record["extractive"], record["checked"], resolved.core)
-        if dump:
-            dump.write(json.dumps(record, ensure_ascii=False) + "\n")
+        records.append(record)
         print(f"\r{number}/{len(cases)}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
+    if args.dump:
+        Path(args.dump).write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     total = len(cases)
     print(f"split={args.split} ({total} cases), model {args.llm}; tuned on dev only")
     print(f"{'answerer':<12}{'correct':>10}{'invented':>10}{'injections':>12}{'s/answer':>10}")

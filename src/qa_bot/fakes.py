@@ -18,7 +18,6 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 
@@ -53,7 +52,7 @@ class Interrupted:
     error: BaseException
 
 
-Reply = Union[str, BaseException, Interrupted, Callable[[Sequence[Message]], str]]
+Reply = str | BaseException | Interrupted | Callable[[Sequence[Message]], str]
 
 
 class ScriptedLLM(LLM):

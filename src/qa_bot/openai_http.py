@@ -38,25 +38,25 @@ def stream_chat(base_url: str, *, model: str, messages: Sequence[dict[str, str]]
         payload["stop"] = list(stop)
     deadline = time.monotonic() + timeout
     try:
-        with httpx.Client(timeout=httpx.Timeout(timeout)) as client:
-            with client.stream("POST", url, json=payload, headers=headers) as response:
-                if response.status_code >= 400:
-                    body = response.read().decode("utf-8", "replace")
-                    raise LLMError(_status_message(spec, url, response.status_code, body))
-                content_type = response.headers.get("content-type", "")
-                if "text/event-stream" not in content_type:
-                    # Some servers ignore stream=true and send one JSON reply.
-                    body = response.read().decode("utf-8", "replace")
-                    yield _message_content(_parse_json(body, spec, url), spec, url)
+        with httpx.Client(timeout=httpx.Timeout(timeout)) as client, \
+                client.stream("POST", url, json=payload, headers=headers) as response:
+            if response.status_code >= 400:
+                body = response.read().decode("utf-8", "replace")
+                raise LLMError(_status_message(spec, url, response.status_code, body))
+            content_type = response.headers.get("content-type", "")
+            if "text/event-stream" not in content_type:
+                # Some servers ignore stream=true and send one JSON reply.
+                body = response.read().decode("utf-8", "replace")
+                yield _message_content(_parse_json(body, spec, url), spec, url)
+                return
+            for line in response.iter_lines():
+                if time.monotonic() > deadline:
+                    raise LLMError(_timeout_message(spec, url, timeout))
+                text = _event_text(line, spec, url)
+                if text is None:
                     return
-                for line in response.iter_lines():
-                    if time.monotonic() > deadline:
-                        raise LLMError(_timeout_message(spec, url, timeout))
-                    text = _event_text(line, spec, url)
-                    if text is None:
-                        return
-                    if text:
-                        yield text
+                if text:
+                    yield text
     except LLMError:
         raise
     except httpx.TimeoutException as exc:
@@ -73,7 +73,7 @@ def stream_chat(base_url: str, *, model: str, messages: Sequence[dict[str, str]]
 def _event_text(line: str, spec: str, url: str) -> str | None:
     """The content delta of one server-sent-events line; None at the end of the stream."""
     line = line.strip()
-    if not line or line.startswith(":") or line.startswith(("event:", "id:", "retry:")):
+    if not line or line.startswith((":", "event:", "id:", "retry:")):
         return ""
     if not line.startswith("data:"):
         raise LLMError(_malformed_message(spec, url, line))

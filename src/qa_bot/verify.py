@@ -232,8 +232,7 @@ def _word_keys(text: str) -> set[str]:
 
 
 def _key(word: str) -> str:
-    word = word.casefold()
-    return word[:-2] if word.endswith("'s") else word
+    return word.casefold().removesuffix("'s")
 
 
 def _negated(text: str) -> bool:
