@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .errors import EmptyQuestionError, QuestionError, QuestionTooLongError, QuestionTypeError
-from .lexicon import content_stems, stem, words
+from .lexicon import STOPWORDS, content_stems, stem, words
 from .normalise import normalise
 from .tokens import count_tokens
 
@@ -250,17 +250,40 @@ def proper_nouns(text: str) -> list[str]:
 
 
 def person_names(text: str) -> list[str]:
-    """Runs of two or more capitalised words that are not an institution's name."""
-    tokens = words(text)
-    names, run = [], []
-    for token in tokens + [""]:
-        if token[:1].isupper() and token.casefold() not in _TITLES:
-            run.append(token)
-            continue
-        if len(run) >= 2 and not any(w.casefold() in _INSTITUTION_WORDS for w in run):
-            names.append(" ".join(run))
-        run = []
+    """Runs of two or more capitalised words that are not an institution's name.
+
+    A run stops at punctuation, so a list of countries ("Russia, Kazakhstan,
+    Tajikistan") is not mistaken for one long name.
+    """
+    names = []
+    for clause in re.split(r"[,;:()\[\]\"“”]|\s[-–—]\s", normalise(text)):
+        run: list[str] = []
+        for token in words(clause) + [""]:
+            if token[:1].isupper() and token.casefold() not in _TITLES:
+                run.append(token)
+                continue
+            if len(run) >= 2 and not any(w.casefold() in _INSTITUTION_WORDS for w in run):
+                names.append(" ".join(run))
+            run = []
     return names
+
+
+_CATEGORY = re.compile(r"\b(?:which|what)\s+(?:kind of |type of |sort of )?([a-z][a-z-]+)")
+
+
+def answer_category(question: str) -> str | None:
+    """The noun that names what the answer is ("which *country* ...").
+
+    The answer is an instance of it (Armenia), so the passage need not contain
+    the word itself; matching requires the rest of the question.
+    """
+    match = _CATEGORY.search(normalise(question).casefold())
+    if not match:
+        return None
+    word = match.group(1)
+    if word in STOPWORDS or word in _AUXILIARIES or word in {"else", "exactly"}:
+        return None
+    return word
 
 
 def _roles_match(question_stems: set[str], passage: str) -> bool:
