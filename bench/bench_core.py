@@ -50,12 +50,16 @@ def covered(evidence, texts) -> bool:
     return all(any(fold_case(e) in t for t in joined) for e in evidence)
 
 
-def time_calls(fn, items, rounds):
-    for item in items:  # warm-up round: caches, lazy imports
+def time_calls(fn, items, rounds, *, forget=None):
+    """Latencies in ms. `forget` runs before each call (untimed) to clear caches,
+    so every call pays for embedding its question, as a new question does."""
+    for item in items:  # warm-up round: lazy imports, the passages' vectors
         fn(item)
     samples = []
     for _ in range(rounds):
         for item in items:
+            if forget is not None:
+                forget()
             started = time.perf_counter()
             fn(item)
             samples.append((time.perf_counter() - started) * 1000)
@@ -95,16 +99,25 @@ def main() -> int:
         print(f"cold start (new process, existing index, to first answer): "
               f"median {statistics.median(cold):.2f} s")
 
-        warm = time_calls(engine.answer, questions, args.rounds)
-        print(f"warm answer(): p50 {percentile(warm, 50):.1f} ms, p95 {percentile(warm, 95):.1f} ms "
-              f"over {len(warm)} calls (goal: p50 <= 50 ms)")
+        passages = [c.text for c in engine.loaded().table.chunks]
+
+        def forget_questions():
+            # New questions, known passages: clear the cache, keep the article's vectors.
+            engine.embedder.clear_cache()
+            engine.embedder.embed_words(passages)
+
+        warm = time_calls(engine.answer, questions, args.rounds, forget=forget_questions)
+        repeat = time_calls(engine.answer, questions, 1)
+        print(f"warm answer(), unseen questions: p50 {percentile(warm, 50):.1f} ms, "
+              f"p95 {percentile(warm, 95):.1f} ms over {len(warm)} calls (goal: p50 <= 50 ms); "
+              f"a repeated question: p50 {percentile(repeat, 50):.1f} ms")
 
         retriever = engine.loaded().retriever
         rows = []
         for k in (2, 5):
             def ours(q, k=k):
                 return [c.chunk.text for c in retriever.retrieve(q, k)]
-            latency = time_calls(ours, questions, args.rounds)
+            latency = time_calls(ours, questions, args.rounds, forget=engine.embedder.clear_cache)
             hits = [covered(c.evidence, ours(c.question)) for c in with_evidence]
             chars = statistics.mean(sum(map(len, ours(c.question))) for c in with_evidence)
             rows.append((f"qa-bot hybrid, top-{k} sentences", latency, hits, chars))

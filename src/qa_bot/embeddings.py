@@ -70,6 +70,10 @@ class Embedder(ABC):
     def _embed_words(self, texts: Sequence[str]) -> list[WordVectors]:
         """Sentence and per-word vectors of already-normalised texts."""
 
+    def clear_cache(self) -> None:
+        """Forget cached vectors (benchmarks use it to time unseen questions)."""
+        self._word_cache.clear()
+
     def embed_words(self, texts: Sequence[str]) -> list[WordVectors]:
         """`WordVectors` per text; cached, since the same passages come back often."""
         keys = [normalise(t) for t in texts]

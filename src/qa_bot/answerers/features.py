@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..embeddings import Embedder
+from ..embeddings import Embedder, WordVectors
 from ..followup import ResolvedQuestion
 from ..lexicon import content_stems, stem, stems
 from ..normalise import normalise
@@ -54,9 +54,8 @@ class QuestionProfile:
     resolved: ResolvedQuestion
     weights: dict[str, float]  # content stem -> IDF weight (borrowed words count less)
     own: frozenset[str]  # stems the user typed in this question
-    word_stems: tuple[str, ...]  # stem of each word in `vectors`
-    vectors: np.ndarray  # contextual vectors of the question's words
-    sentence: np.ndarray
+    view: WordVectors  # the question's sentence and word vectors
+    word_stems: tuple[str, ...]  # stem of each word in `view`
     topic: frozenset[str]  # own stems found in a quarter or more of all chunks
     names: frozenset[str]  # stems of typed names the corpus knows
     unknown_names: int  # typed names found nowhere in the corpus
@@ -84,8 +83,7 @@ def profile_question(resolved: ResolvedQuestion, table: ChunkTable, embedder: Em
     return QuestionProfile(
         resolved=resolved, weights=weights, own=frozenset(own),
         topic=frozenset(t for t in own if table.chunk_share(t) >= 0.25),
-        word_stems=tuple(stem(w) for w in view.words), vectors=view.vectors,
-        sentence=view.sentence, names=frozenset(names), unknown_names=unknown,
+        view=view, word_stems=tuple(stem(w) for w in view.words), names=frozenset(names), unknown_names=unknown,
         unseen_share=len(unseen) / len(own) if own else 1.0,
     )
 
@@ -113,7 +111,7 @@ def span_features(profile: QuestionProfile, span_text: str, *, dense: float, bm2
         profile.resolved.previous_answer)
     return {
         "dense": dense,
-        "dense_bare": float(view.sentence @ profile.sentence),
+        "dense_bare": float(view.sentence @ profile.view.sentence),
         "lexical": lexical,
         "semantic": semantic,
         "weakest": min(own_scores) if own_scores else 0.0,
@@ -128,38 +126,11 @@ def span_features(profile: QuestionProfile, span_text: str, *, dense: float, bm2
     }
 
 
-def word_support(profile: QuestionProfile, span_text: str, embedder: Embedder) -> float:
-    """How much the least-supported question word helps the match with the span.
-
-    For each content word, the question is embedded again without it; the drop
-    in cosine to the span is that word's contribution. A word the span does
-    not address pulls the question *away* from it, so the contribution turns
-    negative ("weather" in "What was the weather like in Bishkek?"). Returns
-    the smallest contribution (0.0 for a question without content words).
-    Words of the corpus's own topic (in a quarter or more of its sentences,
-    like "summit" here) are exempt: a sentence leaves them implicit.
-    """
-    # A follow-up is elliptical ("And who chairs the next one?"); judge its words
-    # inside the full search query, as retrieval did.
-    resolved = profile.resolved
-    question = resolved.search_query if resolved.is_followup else resolved.core
-    tokens = question.split()
-    variants = []
-    for term in sorted(profile.own - profile.topic):
-        kept = [t for t in tokens if term not in stems(t)]
-        if kept and len(kept) < len(tokens):
-            variants.append(" ".join(kept))
-    if not variants:
-        return 0.0
-    (span,) = embedder.embed_words([span_text])  # cached by the ranking step
-    base = float(profile.sentence @ span.sentence)
-    return min(base - float(v @ span.sentence) for v in embedder.embed_documents(variants))
-
-
 def _word_matches(profile: QuestionProfile, found: set[str], view) -> dict[str, float]:
     """Per question stem: 1 for a lexical match, else the best contextual cosine."""
     scores: dict[str, float] = {}
-    similarity = profile.vectors @ view.vectors.T if len(view.words) and len(profile.vectors) else None
+    question = profile.view
+    similarity = question.vectors @ view.vectors.T if len(view.words) and len(question.words) else None
     for row, term in enumerate(profile.word_stems):
         if term not in profile.weights:
             continue
