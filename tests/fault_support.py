@@ -44,8 +44,8 @@ print(json.dumps({
 
 def qa_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
-    env.update(QA_BOT_DATA_DIR=str(data_dir), QA_BOT_EMBEDDER="hashing", HF_HUB_OFFLINE="1",
-               PYTHONPATH=str(ROOT / "src"), **extra)
+    env.update({"QA_BOT_DATA_DIR": str(data_dir), "QA_BOT_EMBEDDER": "hashing",
+                "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT / "src"), **extra})
     return env
 
 

@@ -232,3 +232,14 @@ def test_cli_and_ui_show_the_message_not_a_traceback(tmp_path, settings, corpus_
     *_, last = session.submit("Who chaired the summit?", [], None, None)
     status = last[-1]
     assert "read-only" in status and UNEXPECTED not in status
+
+
+def test_cli_with_another_embedder_says_rebuild_without_loading_it(settings, corpus_copy):
+    """An index built with the hashing embedder, asked with MiniLM configured."""
+    Engine(settings).index([corpus_copy])
+    env = qa_env(Path(settings.data_dir), QA_BOT_EMBEDDER="minilm")
+    started = time.monotonic()
+    message = _cli_fails_cleanly(env, "ask", "Who chaired the summit?")
+    assert "built with other settings" in message and "qa-bot index --rebuild" in message
+    assert "hashing-bow-v1" in message and "all-MiniLM-L6-v2" in message
+    assert time.monotonic() - started < 30  # answered before any model was loaded
