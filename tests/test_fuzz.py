@@ -1,8 +1,8 @@
 """Fuzzing the question path: every input gets an `Answer` or a `QuestionError`.
 
-Hermetic (hashing embedder, bundled article in a temp index). Over 2,000
-generated questions go through `Engine.answer`, the module-level `answer()`
-and the `qa-bot ask` command in-process; none may raise anything else, and the
+Hermetic (hashing embedder, bundled article in a temp index). 2,200
+generated questions go through `Engine.answer`, the module-level `answer()`,
+the web chat handler and the `qa-bot ask` command in-process; none may raise anything else, and the
 command never prints a traceback. Oversized questions are rejected before the
 embedder or the store is touched, in well under 100 ms. The HTTP API is
 fuzzed against the served app in test_fuzz_api.py (slow).
@@ -102,6 +102,23 @@ def test_cli_ask_exits_0_or_2_without_a_traceback(monkeypatch, question, as_json
     else:
         # our message, or argparse's usage line for a question that looks like an option
         assert err.getvalue().startswith(("qa-bot: ", "usage: qa-bot")), err.getvalue()
+
+
+@fuzz_settings(200)
+@given(question=questions())
+def test_web_ui_chat_shows_an_answer_or_the_input_error(fuzz_engine, question):
+    """The chat handler (what the browser calls): never the generic failure message."""
+    from qa_bot.ui_session import UNEXPECTED, ChatSession
+
+    session = ChatSession(fuzz_engine, fuzz_engine.settings)
+    *_, (messages, turns, sources, box, status) = session.submit(question, [], None, None)
+    assert UNEXPECTED not in status and "Traceback" not in status + sources
+    if turns:  # answered: the question became a turn with an answer
+        assert turns[-1].answer is not None and messages[-1]["content"]
+        event("outcome: answered")
+    else:  # refused as input: the message is shown and the question kept in the box
+        assert status and box == question
+        event("outcome: input error shown")
 
 
 # --- oversized input ---------------------------------------------------------------
