@@ -2,8 +2,8 @@
 
 Hermetic (hashing embedder, bundled article in a temp index). 2,200
 generated questions go through `Engine.answer`, the module-level `answer()`,
-the web chat handler and the `qa-bot ask` command in-process; none may raise anything else, and the
-command never prints a traceback. Oversized questions are rejected before the
+the web chat handler and the `qa-bot ask` command in-process; none may raise
+anything else, and the command never prints a traceback. Oversized questions are rejected before the
 embedder or the store is touched, in well under 100 ms. The HTTP API is
 fuzzed against the served app in test_fuzz_api.py (slow).
 """
