@@ -13,12 +13,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import QaBotError, QuestionError
-from .types import Answer, Source
+from .types import Answer, Source, StreamEvent
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from .config import Settings
 
-__all__ = ["answer", "Answer", "Source", "QaBotError", "QuestionError", "Settings"]
+__all__ = [
+    "answer", "answer_stream", "Answer", "Source", "StreamEvent", "QaBotError", "QuestionError",
+    "Settings",
+]
 __version__ = "0.1.0"
 
 
@@ -28,6 +33,14 @@ def answer(question: str, history: list[dict[str, Any]] | None = None, *,
     from .chain import answer as _answer
 
     return _answer(question, history, settings=settings)
+
+
+def answer_stream(question: str, history: list[dict[str, Any]] | None = None, *,
+                  settings: Settings | None = None) -> Iterator[StreamEvent]:
+    """Stream an answer: verified token events, then the final `Answer` event."""
+    from .chain import answer_stream as _answer_stream
+
+    return _answer_stream(question, history, settings=settings)
 
 
 def __getattr__(name: str):

@@ -46,7 +46,7 @@ class Engine:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings.embedder)
         self.store = store or ChromaStore.from_settings(settings)
-        self.answerer = answerer or make_answerer(settings.llm, settings)
+        self.answerer = answerer or make_answerer(settings.llm, settings, embedder=self.embedder)
         self._answerers: dict[str, Answerer] = {settings.llm: self.answerer}
         self.retrieval_mode = retrieval_mode
         self._loaded: _Loaded | None = None
@@ -108,7 +108,7 @@ class Engine:
         spec = spec or self.settings.llm
         with self._lock:
             if spec not in self._answerers:
-                self._answerers[spec] = make_answerer(spec, self.settings)
+                self._answerers[spec] = make_answerer(spec, self.settings, embedder=self.embedder)
             return self._answerers[spec]
 
     def _prepare(self, question: Any, history: Sequence[dict] | None, top_k: int | None):
@@ -135,6 +135,10 @@ class Engine:
         resolved, candidates, loaded = self._prepare(question, history, top_k)
         retrieved = time.perf_counter()
         result = answerer.answer(resolved, candidates, loaded.table)
+        return self._finish(result, started, retrieved, top_k)
+
+    def _finish(self, result: Answer, started: float, retrieved: float,
+                top_k: int | None) -> Answer:
         done = time.perf_counter()
         timings = {"retrieve_ms": (retrieved - started) * 1000, "answer_ms": (done - retrieved) * 1000,
                    "total_ms": (done - started) * 1000}
@@ -143,11 +147,26 @@ class Engine:
 
     def answer_stream(self, question: Any, history: Sequence[dict] | None = None, *,
                       llm: str | None = None, top_k: int | None = None) -> Iterator[StreamEvent]:
-        """Yield draft tokens (generative backends only), then the verified answer.
+        """Yield token events as a generative backend writes, then the final answer.
 
-        Extractive answers are instant, so they arrive as one final event.
+        Token events carry only sentences that passed the grounding check, so
+        even the draft never shows an injected or invented fact; the last event
+        holds the `Answer`, which a UI should display in place of the draft (it
+        may be the extractive fallback). Answerers without a `stream` method
+        (the extractive one is instant) yield the answer event alone.
         """
-        yield StreamEvent("answer", answer=self.answer(question, history, llm=llm, top_k=top_k))
+        answerer = self.answerer_for(llm)
+        stream = getattr(answerer, "stream", None)
+        if stream is None:
+            yield StreamEvent("answer", answer=self.answer(question, history, llm=llm, top_k=top_k))
+            return
+        started = time.perf_counter()
+        resolved, candidates, loaded = self._prepare(question, history, top_k)
+        retrieved = time.perf_counter()
+        for event in stream(resolved, candidates, loaded.table):
+            if event.kind == "answer" and event.answer is not None:
+                event = StreamEvent("answer", answer=self._finish(event.answer, started, retrieved, top_k))
+            yield event
 
     def add_article(self, filename: str, content: bytes) -> IndexReport:
         """Save an uploaded article into the uploads folder and index it.
@@ -256,3 +275,9 @@ def answer(question: str, history: Sequence[dict] | None = None, *,
     `ValueError`) for an empty, over-long or non-text question.
     """
     return get_engine(settings).answer(question, history)
+
+
+def answer_stream(question: str, history: Sequence[dict] | None = None, *,
+                  settings: Settings | None = None) -> Iterator[StreamEvent]:
+    """Like `answer`, as a stream: verified token events, then the final answer event."""
+    return get_engine(settings).answer_stream(question, history)

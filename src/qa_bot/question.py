@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .errors import EmptyQuestionError, QuestionError, QuestionTooLongError, QuestionTypeError
-from .lexicon import content_stems, stem, words
+from .lexicon import STOPWORDS, content_stems, stem, words
 from .normalise import normalise
 from .tokens import count_tokens
 
@@ -250,17 +250,40 @@ def proper_nouns(text: str) -> list[str]:
 
 
 def person_names(text: str) -> list[str]:
-    """Runs of two or more capitalised words that are not an institution's name."""
-    tokens = words(text)
-    names, run = [], []
-    for token in tokens + [""]:
-        if token[:1].isupper() and token.casefold() not in _TITLES:
-            run.append(token)
-            continue
-        if len(run) >= 2 and not any(w.casefold() in _INSTITUTION_WORDS for w in run):
-            names.append(" ".join(run))
-        run = []
+    """Runs of two or more capitalised words that are not an institution's name.
+
+    A run stops at punctuation, so a list of countries ("Russia, Kazakhstan,
+    Tajikistan") is not mistaken for one long name.
+    """
+    names = []
+    for clause in re.split(r"[,;:()\[\]\"“”]|\s[-–—]\s", normalise(text)):
+        run: list[str] = []
+        for token in words(clause) + [""]:
+            if token[:1].isupper() and token.casefold() not in _TITLES:
+                run.append(token)
+                continue
+            if len(run) >= 2 and not any(w.casefold() in _INSTITUTION_WORDS for w in run):
+                names.append(" ".join(run))
+            run = []
     return names
+
+
+_CATEGORY = re.compile(r"\b(?:which|what)\s+(?:kind of |type of |sort of )?([a-z][a-z-]+)")
+
+
+def answer_category(question: str) -> str | None:
+    """The noun that names what the answer is ("which *country* ...").
+
+    The answer is an instance of it (Armenia), so the passage need not contain
+    the word itself; matching requires the rest of the question.
+    """
+    match = _CATEGORY.search(normalise(question).casefold())
+    if not match:
+        return None
+    word = match.group(1)
+    if word in STOPWORDS or word in _AUXILIARIES or word in {"else", "exactly"}:
+        return None
+    return word
 
 
 def _roles_match(question_stems: set[str], passage: str) -> bool:
@@ -283,13 +306,29 @@ _LATER = re.compile(r"\b(next|new|upcoming|future|incoming|coming|successor)\b")
 
 
 def contradicts_in_time(question: str, passage: str) -> bool:
-    """The question asks about an earlier one ("the previous Secretary General")
-    but the passage speaks only of a later one ("the new ..."), or the reverse."""
+    """The passage is about another instance of what the question asks about.
+
+    Either the question asks about an earlier one ("the previous Secretary
+    General") but the passage speaks only of a later one ("the new ..."), or the
+    reverse; or the question asks plainly about a thing ("Where was the summit
+    held?") that the passage only ever mentions with a qualifier the question
+    lacks ("the next summit").
+    """
     q, p = normalise(question).casefold(), normalise(passage).casefold()
     for asked, other in ((_EARLIER, _LATER), (_LATER, _EARLIER)):
         if asked.search(q) and not asked.search(p) and other.search(p):
             return True
+    if _EARLIER.search(q) or _LATER.search(q):
+        return False
+    for term in {stem(w) for w in words(q)} - _QUALIFIER_STEMS:
+        mentions = [m for m in re.finditer(r"[\w'-]+", p) if stem(m.group(0)) == term]
+        if mentions and all(_QUALIFIED.search(p[max(0, m.start() - 12):m.start()]) for m in mentions):
+            return True
     return False
+
+
+_QUALIFIED = re.compile(r"\b(next|previous|former|last|upcoming|coming|new|future|past)\s+$")
+_QUALIFIER_STEMS = {stem(w) for w in "next previous former last upcoming coming new future past".split()}
 
 
 def type_evidence(answer_type: AnswerType, passage: str, question_stems: set[str]) -> bool:

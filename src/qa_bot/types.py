@@ -80,9 +80,10 @@ class Answer:
 class StreamEvent:
     """One step of `Engine.answer_stream`.
 
-    ``kind == "token"``: `text` is more draft text from a generator (not yet
-    verified; a UI may show it as a draft). ``kind == "answer"``: the final,
-    verified `answer`; it is always the last event.
+    ``kind == "token"``: `text` is more of the answer as a generator writes it.
+    Generative answerers stream only sentences that already passed the
+    grounding check, so even the draft never shows an unverified claim.
+    ``kind == "answer"``: the final, verified `answer`; always the last event.
     """
 
     kind: Literal["token", "answer"]

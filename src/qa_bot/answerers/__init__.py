@@ -46,15 +46,26 @@ def abstention_text(table: ChunkTable) -> str:
     return f"{subject} say. I found no passage that answers this question."
 
 
-ANSWERER_SPECS = ("extractive",)
+ANSWERER_SPECS = ("extractive", "llamacpp:smollm2", "llamacpp:<path.gguf>", "openai:<model>")
 
 
-def make_answerer(spec: str, settings=None) -> Answerer:
-    """Resolve an answerer spec string; an unknown one lists the valid ones."""
+def make_answerer(spec: str, settings=None, *, embedder=None) -> Answerer:
+    """Resolve an answerer spec string; an unknown one lists the valid ones.
+
+    Generative specs build nothing heavy here: the model loads (or the server
+    is first called) on the first answer, so a missing model shows up as a
+    notice on that answer rather than as a crash at start-up. `embedder` is
+    the engine's, reused by the grounding check.
+    """
     from ..errors import UnknownBackendError
 
     if spec == "extractive":
         from .extractive import ExtractiveAnswerer
 
         return ExtractiveAnswerer()
+    kind, _, rest = spec.partition(":")
+    if kind in ("llamacpp", "openai") and rest.strip():
+        from .generative import GenerativeAnswerer
+
+        return GenerativeAnswerer(spec=spec, settings=settings, embedder=embedder)
     raise UnknownBackendError("answerer", spec, ANSWERER_SPECS)

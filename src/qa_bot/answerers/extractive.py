@@ -179,7 +179,9 @@ class ExtractiveAnswerer(Answerer):
         if not profile.weights:
             return Decision(None, False)
         spans = self._scored_spans(profile, pool, table, embedder)
-        best = spans[0]
+        # A span about another instance ("the next summit" for "the summit") is
+        # no answer, however well it matches; the gate abstains if only such remain.
+        best = next((s for s in spans if not s.features["time_clash"]), spans[0])
         runner_up = next((s for s in spans if s.main.chunk.chunk_id != best.main.chunk.chunk_id), None)
         gate_values = {
             **best.features,

@@ -32,7 +32,9 @@ from ..embeddings import Embedder
 from ..followup import ResolvedQuestion
 from ..lexicon import content_stems, stem, stems
 from ..normalise import normalise
-from ..question import AnswerType, contradicts_in_time, type_evidence, typed_names
+from ..question import (
+    AnswerType, answer_category, contradicts_in_time, type_evidence, typed_names,
+)
 from ..retrieve import ChunkTable
 
 SPAN_FEATURES = (
@@ -62,11 +64,13 @@ class QuestionProfile:
 
 def profile_question(resolved: ResolvedQuestion, table: ChunkTable, embedder: Embedder, *,
                      inherited_weight: float) -> QuestionProfile:
-    own = content_stems(resolved.core)
+    category = answer_category(resolved.core)
+    own = [t for t in content_stems(resolved.core) if category is None or t != stem(category)]
     weights = {t: table.idf(t) for t in own}
     if resolved.is_followup:
         for t in content_stems(resolved.search_query):
-            weights.setdefault(t, table.idf(t) * inherited_weight)
+            if category is None or t != stem(category):
+                weights.setdefault(t, table.idf(t) * inherited_weight)
     (view,) = embedder.embed_words([resolved.search_query if resolved.is_followup else resolved.core])
     names, unknown = set(), 0
     for name in typed_names(resolved.core):
@@ -143,10 +147,9 @@ def word_support(profile: QuestionProfile, span_text: str, embedder: Embedder) -
             variants.append(" ".join(kept))
     if not variants:
         return 0.0
-    vectors = embedder.embed_documents([question, *variants])
-    (span,) = embedder.embed_documents([span_text])
-    base = float(vectors[0] @ span)
-    return min(base - float(v @ span) for v in vectors[1:])
+    (span,) = embedder.embed_words([span_text])  # cached by the ranking step
+    base = float(profile.sentence @ span.sentence)
+    return min(base - float(v @ span.sentence) for v in embedder.embed_documents(variants))
 
 
 def _word_matches(profile: QuestionProfile, found: set[str], view) -> dict[str, float]:
