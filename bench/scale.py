@@ -101,11 +101,17 @@ class ChromaServer:
         self.log.close()
 
 
-def measure_qabot(store: ChromaStore, embedder, documents, questions, *, n_questions: int) -> dict:
-    started = time.perf_counter()
-    report = index_documents(store, embedder, documents, chunk_max_tokens=CHUNK_MAX_TOKENS)
-    seconds = time.perf_counter() - started
-    live = store.live()
+def measure_qabot(store: ChromaStore, embedder, documents, questions, *, n_questions: int,
+                  reuse: bool = False) -> dict:
+    live = store.live() if reuse else None
+    if live is None:
+        started = time.perf_counter()
+        index_documents(store, embedder, documents, chunk_max_tokens=CHUNK_MAX_TOKENS)
+        seconds = time.perf_counter() - started
+        live = store.live()
+    else:
+        seconds = float("nan")  # an index from an earlier run: retrieval figures only
+    chunks = live.count()
     started = time.perf_counter()
     table = ChunkTable.from_live(live, embedder=embedder)
     retriever = HybridRetriever(live, table, embedder)
@@ -120,8 +126,8 @@ def measure_qabot(store: ChromaStore, embedder, documents, questions, *, n_quest
         latencies.append((time.perf_counter() - began) * 1000)
         hits += any(c.chunk.text.strip() == q["evidence"] for c in found)
     return {
-        "chunks": report.chunks_total, "seconds": round(seconds, 2),
-        "chunks_per_s": round(report.chunks_total / seconds, 1),
+        "chunks": chunks, "seconds": round(seconds, 2),
+        "chunks_per_s": round(chunks / seconds, 1),
         "articles_per_s": round(len(documents) / seconds, 2),
         "load_table_and_bm25_s": round(load_seconds, 2),
         "retrieve_p50_ms": round(statistics.median(latencies), 1),
@@ -155,21 +161,22 @@ def measure_llamaindex(documents, folder: Path) -> dict:
             "size_mb": round(folder_mb(folder), 1)}
 
 
-def run_size(size: int, work: Path, embedder, *, skip: set[str], n_questions: int) -> dict:
+def run_size(size: int, work: Path, embedder, *, skip: set[str], n_questions: int,
+             reuse: bool = False) -> dict:
     corpus = work / f"corpus-{size}"
-    questions = [q.__dict__ for q in generate(corpus, size)]
+    questions = [q.__dict__ for q in generate(corpus, size)]  # the same seed: the same corpus
     documents = load_corpus([corpus])
     result: dict = {"articles": size, "loadavg_start": os.getloadavg()[0]}
     print(f"[{size}] embedded Chroma ...", flush=True)
     embedded = work / f"embedded-{size}"
     result["embedded"] = measure_qabot(ChromaStore(path=embedded), embedder, documents, questions,
-                                       n_questions=n_questions)
+                                       n_questions=n_questions, reuse=reuse)
     result["embedded"]["size_mb"] = round(folder_mb(embedded), 1)
     if "server" not in skip:
         print(f"[{size}] Chroma server ...", flush=True)
         with ChromaServer(work / f"server-{size}") as server:
             result["server"] = measure_qabot(ChromaStore(url=server.url), embedder, documents,
-                                             questions, n_questions=n_questions)
+                                             questions, n_questions=n_questions, reuse=reuse)
         result["server"]["size_mb"] = round(folder_mb(server.path), 1)
     if "llamaindex" not in skip:
         print(f"[{size}] llama-index default ingestion ...", flush=True)
@@ -212,6 +219,9 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=300, help="questions timed per size")
     parser.add_argument("--skip", default="", help="comma-separated: server, llamaindex")
     parser.add_argument("--work", type=Path, help="folder for corpora and indexes (default: temp)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --work: keep the indexes an earlier run left there and measure "
+                        "retrieval only (skips llama-index)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     skip = {s for s in args.skip.split(",") if s}
@@ -224,7 +234,9 @@ def main() -> int:
     results = []
     try:
         for size in sizes:
-            results.append(run_size(size, work, embedder, skip=skip, n_questions=args.questions))
+            results.append(run_size(size, work, embedder, n_questions=args.questions,
+                                    skip=skip | ({"llamaindex"} if args.reuse else set()),
+                                    reuse=args.reuse))
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
