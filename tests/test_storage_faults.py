@@ -12,7 +12,6 @@ from __future__ import annotations
 import fcntl
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +21,6 @@ from pathlib import Path
 import pytest
 
 from qa_bot.chain import Engine
-from qa_bot.config import Settings
 from qa_bot.errors import StoreError
 from tests.fault_support import (
     doc_ids,
@@ -87,7 +85,6 @@ def test_indexing_killed_at_random_points_serves_old_or_new_never_half(tmp_path)
 ANSWER_LOOP = r"""
 import sys, time
 from qa_bot.chain import Engine
-from qa_bot.config import Settings
 engine = Engine(Settings.load())
 questions = sys.argv[2:]
 answered = errors = 0
