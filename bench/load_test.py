@@ -85,7 +85,8 @@ def served_app(data_dir: Path, *, queue_size: int | None = None, embedder: str =
             deadline = time.monotonic() + timeout
             while True:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the app did not start; log:\n{log_path.read_text()[-3000:]}")
+                    tail = log_path.read_text()[-3000:]
+                    raise RuntimeError(f"the app did not start; log:\n{tail}")
                 try:
                     urllib.request.urlopen(url, timeout=2).close()
                     break
@@ -165,7 +166,8 @@ def run_level(url: str, users: int, *, per_user: int = 0, duration: float = 0.0,
                 level.outcomes.append(outcome)
             asked += 1
 
-    threads = [threading.Thread(target=user, args=(n, c), daemon=True) for n, c in enumerate(clients)]
+    threads = [threading.Thread(target=user, args=(n, c), daemon=True)
+               for n, c in enumerate(clients)]
     for thread in threads:
         thread.start()
     start.wait()
@@ -212,7 +214,8 @@ def soak(app: App, *, users: int, seconds: float, every: float) -> dict:
 
     level = run_level(app.url, users, duration=seconds, on_sample=sample)
     samples.append((level.wall, rss_mb(app.pid)))
-    return {**level.summary(), "seconds": round(level.wall), "rss_start_mb": round(samples[0][1], 1),
+    return {**level.summary(), "seconds": round(level.wall),
+            "rss_start_mb": round(samples[0][1], 1),
             "rss_peak_mb": round(max(m for _, m in samples), 1),
             "rss_end_mb": round(samples[-1][1], 1),
             "rss_slope_mb_per_min_after_1min": round(slope_mb_per_min(samples), 2),
@@ -222,7 +225,8 @@ def soak(app: App, *, users: int, seconds: float, every: float) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--levels", default="1,2,4,8,16,32")
-    parser.add_argument("--per-user", type=int, default=6, help="questions each user asks per level")
+    parser.add_argument("--per-user", type=int, default=6,
+                        help="questions each user asks per level")
     parser.add_argument("--queue-size", type=int, help="QA_BOT_QUEUE_SIZE for the app (default 16)")
     parser.add_argument("--soak", type=float, default=0.0, metavar="SECONDS")
     parser.add_argument("--users", type=int, default=4, help="concurrent users in the soak")
@@ -246,7 +250,8 @@ def main() -> int:
             for users in (int(u) for u in args.levels.split(",")):
                 s = run_level(app.url, users, per_user=args.per_user).summary()
                 results["levels"].append(s)
-                print(f"| {users} | {s['requests']} | {s['answered']} | {s['busy']} | {s['errors']} "
+                print(f"| {users} | {s['requests']} | {s['answered']} | {s['busy']} "
+                      f"| {s['errors']} "
                       f"| {s['error_rate']:.1%} | {s['answers_per_s']} | {s['p50_ms']} | "
                       f"{s['p95_ms']} |", flush=True)
             busy = next((s["busy_message"] for s in results["levels"] if s["busy"]), "")

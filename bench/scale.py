@@ -79,8 +79,10 @@ class ChromaServer:
         chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
         self.log = open(self.path.parent / f"chroma-{self.port}.log", "wb")
         self.process = subprocess.Popen(
-            [chroma, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+            [chroma, "run", "--path", str(self.path), "--host", "127.0.0.1",
+             "--port", str(self.port)],
+            stdout=self.log, stderr=subprocess.STDOUT,
+            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -198,7 +200,9 @@ def table(results: list[dict]) -> str:
                 continue
             latency = (f"{m['retrieve_p50_ms']} / {m['retrieve_p95_ms']}"
                        if "retrieve_p50_ms" in m else "-")
-            lines.append(f"| {r['articles']:,} ({r['loadavg_start']:.1f}-{r['loadavg_end']:.1f}) | {label} | {m['chunks']:,} | {m['seconds']} | "
+            load = f"{r['loadavg_start']:.1f}-{r['loadavg_end']:.1f}"
+            lines.append(f"| {r['articles']:,} ({load}) | {label} | {m['chunks']:,} "
+                         f"| {m['seconds']} | "
                          f"{m['chunks_per_s']} | {m['articles_per_s']} | {m['size_mb']} | "
                          f"{latency} | {m.get('recall_at_5', '-')} |")
         if "llamaindex" in r:

@@ -40,7 +40,8 @@ ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"
 EXPANDING = "\ufdfa\ufdfb\u3300\u33ff\u2474\u00bd\ufb03"
 PLAIN_QUESTIONS = (
     "Where was the summit held?", "Who chaired the summit?", "Which country did not attend?",
-    "And who chairs the next one?", "What did Belarus say about Oreshnik?", "When is the next summit?",
+    "And who chairs the next one?", "What did Belarus say about Oreshnik?",
+    "When is the next summit?",
 )
 
 control = st.characters(categories=["Cc"])
