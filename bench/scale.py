@@ -121,12 +121,16 @@ def measure_qabot(store: ChromaStore, embedder, documents, questions, *, n_quest
     asked = questions[:: max(1, len(questions) // n_questions)][:n_questions]
     for q in asked[:20]:  # warm: lazy imports, caches of the query path
         retriever.retrieve(q["question"] + " (warm-up)", 5)
-    latencies, hits = [], 0
+    latencies, hits, by_kind = [], 0, {}
     for q in asked:
         began = time.perf_counter()
         found = retriever.retrieve(q["question"], 5)
         latencies.append((time.perf_counter() - began) * 1000)
-        hits += any(c.chunk.text.strip() == q["evidence"] for c in found)
+        hit = any(c.chunk.text.strip() == q["evidence"] for c in found)
+        hits += hit
+        kind = by_kind.setdefault(q["id"].rsplit("-", 1)[1], [0, 0])  # mayor, cost, firm ...
+        kind[0] += hit
+        kind[1] += 1
     return {
         "chunks": chunks, "seconds": round(seconds, 2),
         "chunks_per_s": round(chunks / seconds, 1),
@@ -135,6 +139,7 @@ def measure_qabot(store: ChromaStore, embedder, documents, questions, *, n_quest
         "retrieve_p50_ms": round(statistics.median(latencies), 1),
         "retrieve_p95_ms": round(percentile(latencies, 95), 1),
         "recall_at_5": round(hits / len(asked), 3), "questions": len(asked),
+        "recall_by_question_kind": {k: round(h / n, 2) for k, (h, n) in sorted(by_kind.items())},
     }
 
 
