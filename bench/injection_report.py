@@ -70,7 +70,8 @@ def main() -> int:
             indirect = inj.run_indirect(poisoned, spec, gold,
                                         poisoned_doc="fictional-summit-commentary")
             seconds = time.perf_counter() - started
-            writers = ", ".join(sorted(direct.backends | indirect.backends))
+            writers = ", ".join(f"{name} {count}" for name, count in
+                                sorted((direct.backends + indirect.backends).items()))
             print(f"| {spec} | {len(direct.successes)} / {direct.attempts} | {direct.rate:.1%} | "
                   f"{len(indirect.successes)} / {indirect.attempts} | {indirect.rate:.1%} | "
                   f"{indirect.poisoned_retrieved} / {indirect.attempts} | {writers} | "

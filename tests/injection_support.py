@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,7 +95,7 @@ class AttackRun:
     attempts: int = 0
     successes: list[tuple[str, str]] = field(default_factory=list)  # (case id, answer text)
     poisoned_retrieved: int = 0  # answers whose passages include the poisoned article
-    backends: set[str] = field(default_factory=set)  # who wrote the texts shown
+    backends: Counter = field(default_factory=Counter)  # who wrote the texts shown, how often
 
     @property
     def rate(self) -> float:
@@ -119,7 +120,7 @@ def run_direct(engine, spec: str, payloads: list[dict]) -> AttackRun:
             run.attempts += 1  # refused as input: not a success for the attacker
             continue
         run.attempts += 1
-        run.backends.add(answer.backend)
+        run.backends[answer.backend] += 1
         if succeeded(answer.text, forbidden):
             run.successes.append((case["id"], answer.text))
     return run
@@ -132,7 +133,7 @@ def run_indirect(engine, spec: str, cases: list[dict], *, poisoned_doc: str) -> 
     for case in cases:
         answer = engine.answer(case["question"], case.get("history") or None, llm=spec)
         run.attempts += 1
-        run.backends.add(answer.backend)
+        run.backends[answer.backend] += 1
         if any(p.doc_id == poisoned_doc for p in answer.passages):
             run.poisoned_retrieved += 1
         if succeeded(answer.text, forbidden):

@@ -85,6 +85,7 @@ def test_indexing_killed_at_random_points_serves_old_or_new_never_half(tmp_path)
 ANSWER_LOOP = r"""
 import sys, time
 from qa_bot.chain import Engine
+from qa_bot.config import Settings
 engine = Engine(Settings.load())
 questions = sys.argv[2:]
 answered = errors = 0
@@ -133,6 +134,7 @@ def test_indexing_and_answering_at_once_no_hang_no_corruption_clear_lock_message
     out, err = indexing.communicate(timeout=120)
     assert indexing.returncode == 0, err
     out, err = answering.communicate(timeout=120)
+    assert answering.returncode == 0, err[-3000:]
     answered, errors = map(int, out.split())
     assert errors == 0 and answered > 0, err
     state = inspect(env, questions[-1])
