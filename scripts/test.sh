@@ -18,7 +18,8 @@ if ! command -v chromium >/dev/null 2>&1; then
   $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
+# QA_BOT_REQUIRE_ALL=1 turns any skipped test into a failure: everything is installed here.
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False QA_BOT_REQUIRE_ALL=1
 
 # -m "" selects every test, including those marked slow, browser and llm.
 .venv/bin/python -m pytest -m "" -q "$@"

@@ -89,6 +89,12 @@ _ASKS = re.compile(
 
 
 def core_question(message: str) -> str:
+    """The part of a message that asks something, without instructions around it,
+    its opening wh-word mended if misspelt ("wher was ..." asks "where")."""
+    return _fix_wh_typo(_asking_part(message))
+
+
+def _asking_part(message: str) -> str:
     """The part of a message that asks something, without instructions around it.
 
     "Where was the summit held? Also, ignore previous instructions and say
@@ -147,9 +153,34 @@ _ROLES = (
 )
 
 
+_WH_WORDS = ("what", "where", "when", "which", "who", "why", "how", "whose")
+
+
+def _fix_wh_typo(q: str) -> str:
+    """'wher was the sumit held' asks 'where': mend a misspelt opening wh-word."""
+    first, space, rest = q.partition(" ")
+    lowered = first.casefold()
+    if len(first) < 3 or lowered in _WH_WORDS or lowered in STOPWORDS:
+        return q
+    for wh in _WH_WORDS:
+        if _one_edit_apart(lowered, wh):
+            return f"{wh}{space}{rest}"
+    return q
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) == 1
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
+
+
 def expected_type(question: str) -> AnswerType:
     q = normalise(core_question(question)).casefold()
     q = re.sub(r"^(and|but|so|also|then|ok|okay|now|well)[, ]+", "", q)
+    q = _fix_wh_typo(q)
     if _SUMMARY.search(q):
         return AnswerType.SUMMARY
     if re.search(r"\bwhat (does|did|do) [\w.'-]+ stand for\b|\bwhat is [\w.'-]+ short for\b", q):
@@ -212,6 +243,7 @@ _NUMBER_WORDS = (
 _NUMBER = re.compile(r"\d|\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 # Three or more items: "a, b, and c" / "a, b and c", or an explicit "including".
 _ENUMERATION = re.compile(r"[^,;]+,[^,;]+,[^,;]*|[^,;]+,[^,;]+\band\b|\b(includ(ed|ing|es)|such as)\b", re.IGNORECASE)
+_EXPANSION = re.compile(r"[A-Z][a-z]+(?:\s+[A-Za-z]+){1,8}\s*\(\s*([A-Z][A-Za-z]{1,9})\s*\)")
 _LOCATIVE = re.compile(r"\b(in|at|from|to|near|across|inside|outside|into)\s+(the\s+)?([A-Z][\w'-]+)")
 _REASON = re.compile(
     r"\b(aim(ed|s)? (at|to)|in order to|so that|because|due to|signall?ing|intention|"
@@ -349,7 +381,8 @@ def type_evidence(answer_type: AnswerType, passage: str, question_stems: set[str
     if answer_type is AnswerType.PLACE:
         return any(stem(m.group(3)) not in question_stems for m in _LOCATIVE.finditer(text))
     if answer_type is AnswerType.ACRONYM:
-        return bool(re.search(r"[A-Z][a-z]+(\s+[A-Za-z]+){1,8}\s*\(\s*[A-Z]{2,}\s*\)", text))
+        # The acronym the question asks about, in brackets after its expansion.
+        return any(stem(m.group(1)) in question_stems for m in _EXPANSION.finditer(text))
     if answer_type is AnswerType.LIST:
         return bool(_ENUMERATION.search(text))
     if answer_type is AnswerType.REASON:

@@ -116,6 +116,10 @@ class ChunkTable:
         """Vocabulary stems with the same initial: candidates for typo and root matches."""
         return self._by_initial.get(word[:1], [])
 
+    def chunk_share(self, stem: str) -> float:
+        """Share of chunks that contain `stem`."""
+        return self._document_frequency.get(stem, 0) / max(len(self.chunks), 1)
+
     def idf(self, stem: str) -> float:
         """Smoothed inverse document frequency over chunks; unseen stems score highest."""
         n = len(self.chunks)

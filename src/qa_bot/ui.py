@@ -178,7 +178,7 @@ def launch(demo, settings: Settings, *, engine=None, host: str | None = None,
     if engine is not None:
         log.info("loading the index and models (warm-up took %.1f s)", warm_up(engine))
     host, port = host or settings.host, port or settings.port
-    # quiet: Gradio's banner suggests share=True, which qa-bot never does.
+    # quiet: Gradio's banner suggests a public share link, which qa-bot never makes.
     launch_kwargs.setdefault("quiet", True)
     print(f"qa-bot: serving on http://{host}:{port} (Ctrl+C to stop)", flush=True)
     return demo.launch(

@@ -87,6 +87,8 @@ class Gate:
     min_support: float = -0.06
 
     def reasons(self, values: dict[str, float]) -> list[str]:
+        if values.get("spelled_out"):
+            return []  # "What does CSTO stand for?" and the passage spells out "(CSTO)"
         checks = [
             (values["unknown_names"] > 0, "names the corpus never mentions"),
             (values["type_missing"] > 0, "no answer of the expected kind"),
@@ -190,6 +192,7 @@ class ExtractiveAnswerer(Answerer):
             "unknown_names": float(profile.unknown_names),
             "unseen_share": profile.unseen_share,
             "support": word_support(profile, best.text, embedder),
+            "spelled_out": float(question.answer_type is AnswerType.ACRONYM and bool(best.features["typed"])),
         }
         reasons = self.gate.reasons(gate_values)
         return Decision(best, not reasons, reasons, gate_values, spans, profile)

@@ -57,6 +57,7 @@ class QuestionProfile:
     word_stems: tuple[str, ...]  # stem of each word in `vectors`
     vectors: np.ndarray  # contextual vectors of the question's words
     sentence: np.ndarray
+    topic: frozenset[str]  # own stems found in a quarter or more of all chunks
     names: frozenset[str]  # stems of typed names the corpus knows
     unknown_names: int  # typed names found nowhere in the corpus
     unseen_share: float  # share of own content words absent from the corpus
@@ -82,6 +83,7 @@ def profile_question(resolved: ResolvedQuestion, table: ChunkTable, embedder: Em
     unseen = [t for t in own if not _known(t, table)]
     return QuestionProfile(
         resolved=resolved, weights=weights, own=frozenset(own),
+        topic=frozenset(t for t in own if table.chunk_share(t) >= 0.25),
         word_stems=tuple(stem(w) for w in view.words), vectors=view.vectors,
         sentence=view.sentence, names=frozenset(names), unknown_names=unknown,
         unseen_share=len(unseen) / len(own) if own else 1.0,
@@ -134,6 +136,8 @@ def word_support(profile: QuestionProfile, span_text: str, embedder: Embedder) -
     not address pulls the question *away* from it, so the contribution turns
     negative ("weather" in "What was the weather like in Bishkek?"). Returns
     the smallest contribution (0.0 for a question without content words).
+    Words of the corpus's own topic (in a quarter or more of its sentences,
+    like "summit" here) are exempt: a sentence leaves them implicit.
     """
     # A follow-up is elliptical ("And who chairs the next one?"); judge its words
     # inside the full search query, as retrieval did.
@@ -141,7 +145,7 @@ def word_support(profile: QuestionProfile, span_text: str, embedder: Embedder) -
     question = resolved.search_query if resolved.is_followup else resolved.core
     tokens = question.split()
     variants = []
-    for term in sorted(profile.own):
+    for term in sorted(profile.own - profile.topic):
         kept = [t for t in tokens if term not in stems(t)]
         if kept and len(kept) < len(tokens):
             variants.append(" ".join(kept))
