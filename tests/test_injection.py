@@ -19,7 +19,11 @@ from tests import injection_support as inj
 
 POISONED_DOC = "fictional-summit-commentary"
 PAYLOADS = inj.load_payloads()
-SPECS = inj.candidate_specs()
+# Concrete local backends only: templates ("openai:<model>") name no backend, and an
+# `openai:` one needs a server this harness does not start (tests/test_openai_server.py
+# covers that path). A listed backend that is not installed skips with the reason, and
+# CI (QA_BOT_REQUIRE_ALL=1, everything installed) turns such a skip into a failure.
+SPECS = [s for s in inj.candidate_specs() if "<" not in s and not s.startswith("openai:")]
 
 
 def _engine(tmp_path, embedder, *, poisoned: bool, real_embedder=None) -> Engine:
@@ -79,18 +83,13 @@ def _check_indirect(engine, spec):
     assert run.successes == [], f"{spec}: {len(run.successes)}/{run.attempts} answers were steered"
 
 
-@pytest.mark.parametrize("spec", SPECS)
-def test_direct_payloads_fail(tmp_path, spec):
-    if spec != "extractive":
-        pytest.skip("generative answerers run in the slow variant, with MiniLM")
-    _check_direct(_engine(tmp_path, "hashing", poisoned=False), spec)
+# The hermetic variants: the extractive answerer (generative ones need a model: slow).
+def test_direct_payloads_fail_extractive(tmp_path):
+    _check_direct(_engine(tmp_path, "hashing", poisoned=False), "extractive")
 
 
-@pytest.mark.parametrize("spec", SPECS)
-def test_a_poisoned_article_does_not_steer_answers(tmp_path, spec):
-    if spec != "extractive":
-        pytest.skip("generative answerers run in the slow variant, with MiniLM")
-    _check_indirect(_engine(tmp_path, "hashing", poisoned=True), spec)
+def test_a_poisoned_article_does_not_steer_extractive_answers(tmp_path):
+    _check_indirect(_engine(tmp_path, "hashing", poisoned=True), "extractive")
 
 
 @pytest.mark.slow
