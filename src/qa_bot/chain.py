@@ -8,6 +8,7 @@ corpus and later calls reuse it.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -27,6 +28,7 @@ from .retrieve import ChunkTable, HybridRetriever
 from .store import ChromaStore, LiveIndex
 from .types import Answer, StreamEvent
 
+log = logging.getLogger("qa_bot.chain")
 _RECHECK_SECONDS = 2.0  # how often to look for a newer index built by another process
 
 
@@ -96,7 +98,7 @@ class Engine:
                 self.store.require_compatible(
                     live, manifest_for(self.embedder, self.settings.chunk_max_tokens)
                 )
-                table = ChunkTable.from_live(live, embedder=self.embedder)
+                table = _without_instructions(ChunkTable.from_live(live, embedder=self.embedder))
                 retriever = HybridRetriever(live, table, self.embedder, mode=self.retrieval_mode)
                 self._loaded = _Loaded(live, table, retriever)
             return self._loaded
@@ -225,6 +227,24 @@ class Engine:
     def article_text(self, doc_id: str) -> str:
         info = self.loaded().table.articles.get(doc_id)
         return info.text if info else ""
+
+
+def _without_instructions(table: ChunkTable) -> ChunkTable:
+    """The table minus sentences that are orders to a chatbot (see `injection`).
+
+    Dropping them here keeps them out of BM25, dense hits (ids missing from the
+    table are skipped) and the neighbours an answerer may add; the article's
+    full text, shown in the UI, keeps them.
+    """
+    from .injection import looks_like_instructions
+
+    flagged = {c.chunk_id for c in table.chunks if looks_like_instructions(c.text)}
+    if not flagged:
+        return table
+    log.warning("left %d sentence(s) that read as instructions to a chatbot out of retrieval",
+                len(flagged))
+    kept = [c for c in table.chunks if c.chunk_id not in flagged]
+    return ChunkTable(kept, table.articles, embedder=table.embedder)
 
 
 def _with(answer: Answer, **changes) -> Answer:

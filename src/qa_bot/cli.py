@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser(
         "ask", help="answer a question",
         description="Answer a question about the indexed articles and print the cited sentences.",
+        epilog='A question that starts with "-" goes after "--": qa-bot ask -- "-5 degrees?"',
     )
     ask.add_argument("question", help="the question, in quotes")
     ask.add_argument("--llm", metavar="SPEC",
@@ -77,7 +78,13 @@ def _add_eval_parser(sub) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        # argparse exits on bad usage (e.g. a question starting with "-") and
+        # after --help; return its status instead, as `main(argv) -> int` promises
+        # (the fuzz tests call main in-process).
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         if args.command == "index":
             return _index(args)

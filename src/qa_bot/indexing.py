@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from .chunking import chunk_document, chunker_signature
 from .embeddings import Embedder
-from .errors import CorpusError
+from .errors import CorpusError, StoreError
 from .store import ChromaStore, LiveIndex, Manifest
 from .types import Chunk, Document
 
@@ -35,6 +35,7 @@ class IndexReport:
     chunks_embedded: int = 0
     chunks_total: int = 0
     rebuilt: bool = False
+    set_aside: str = ""  # where a damaged index was moved by a rebuild
     generation: str = ""
     seconds: float = 0.0
 
@@ -50,8 +51,9 @@ class IndexReport:
             f"{len(self.removed)} removed", f"{len(self.unchanged)} unchanged",
         ]
         prefix = "Rebuilt the index" if self.rebuilt else "Indexed"
+        moved = f" The damaged index was moved to '{self.set_aside}'." if self.set_aside else ""
         return (f"{prefix}: {', '.join(parts)}; {self.chunks_embedded} chunks embedded, "
-                f"{self.chunks_total} in total ({self.seconds:.1f} s).")
+                f"{self.chunks_total} in total ({self.seconds:.1f} s).{moved}")
 
 
 EMBEDDING_TEXT_VERSION = "title+sentence-v1"
@@ -77,7 +79,16 @@ def index_documents(
     manifest = manifest_for(embedder, chunk_max_tokens)
     report = IndexReport()
     with store.write_lock():
-        live = store.live()
+        try:
+            live = store.live()
+        except StoreError:
+            if not rebuild:
+                raise
+            # The index cannot even be opened (e.g. garbage in chroma.sqlite3):
+            # a rebuild starts from nothing, so keep the damaged files aside.
+            report.set_aside = str(store.set_aside_damaged())
+            report.rebuilt = True
+            live = store.live()
         if live is not None and (rebuild or manifest.differences(live.manifest)):
             report.rebuilt = True
             live_docs: dict[str, dict] = {}

@@ -18,12 +18,17 @@ are removed by the next build.
 Writers take a file lock in the index folder (embedded mode), so two indexing
 processes never interleave; the second one waits `lock_timeout` seconds and
 then fails with a clear message.
+
+Damage. A folder Chroma cannot open (garbage in chroma.sqlite3) fails with a
+message naming `qa-bot index --rebuild`; the rebuild moves the damaged files
+aside (`set_aside_damaged`) and starts a fresh index, keeping the lock.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import math
 import os
 import re
@@ -37,6 +42,7 @@ from urllib.parse import urlparse
 
 from .errors import IndexMismatchError, StoreError, StoreLockedError
 
+log = logging.getLogger("qa_bot.store")
 SCHEMA_VERSION = 1
 _PAGE = 5000  # rows per Chroma call; keeps requests under server size limits
 _LOCK_NAME = ".qa-bot-write.lock"
@@ -139,7 +145,7 @@ class ChromaStore:
                 client.heartbeat()
                 return client
             assert self.path is not None
-            self.path.mkdir(parents=True, exist_ok=True)
+            self._ensure_folder()
             if not os.access(self.path, os.W_OK):
                 raise StoreError(
                     f"The index folder '{self.path}' is read-only. Make it writable or set "
@@ -155,10 +161,68 @@ class ChromaStore:
                     "Start it with `chroma run --path DIR --port N`, or unset QA_BOT_CHROMA_URL "
                     "to use the embedded store."
                 ) from exc
+            self._forget_client()
             raise StoreError(
                 f"Cannot open the index at '{self.path}' ({type(exc).__name__}: {exc}). If it is "
-                "damaged, delete the folder and run `qa-bot index` to rebuild it."
+                "damaged, run `qa-bot index --rebuild`: it moves the damaged files aside and "
+                "builds a new index."
             ) from exc
+
+    def _ensure_folder(self) -> None:
+        assert self.path is not None
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            # e.g. the path (or a parent) is a file, or the parent is read-only
+            raise StoreError(
+                f"Cannot create the index folder '{self.path}': {exc.strerror or exc}. "
+                "Set QA_BOT_INDEX_DIR (or QA_BOT_DATA_DIR) to a folder you can write to."
+            ) from exc
+
+    def _forget_client(self) -> None:
+        """Drop our client and Chroma's cached system for this folder.
+
+        Chroma keeps one system per folder per process, even one whose start
+        failed; without this, the next attempt in the same process fails with
+        an unrelated AttributeError ('RustBindingsAPI' has no 'bindings').
+        """
+        self._client = None
+        if self.path is None:
+            return
+        with contextlib.suppress(Exception):
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            system = SharedSystemClient._identifier_to_system.pop(str(self.path), None)
+            SharedSystemClient._identifier_to_refcount.pop(str(self.path), None)
+            if system is not None:
+                system.stop()
+
+    def set_aside_damaged(self) -> Path:
+        """Move the files of a damaged embedded index into a sibling folder.
+
+        Called by a rebuild (under the write lock) when Chroma cannot open the
+        folder. The lock file stays, so the lock stays held; the damaged files
+        are kept for inspection rather than deleted.
+        """
+        if self.path is None:
+            raise StoreError(
+                f"The Chroma server at {self.url} failed; it cannot be repaired from here. "
+                "Check the server's log, or delete its collections and run `qa-bot index`."
+            )
+        self._forget_client()
+        target = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            target.mkdir(parents=True, exist_ok=False)
+            for entry in self.path.iterdir():
+                if entry.name != _LOCK_NAME:
+                    entry.rename(target / entry.name)
+        except OSError as exc:
+            raise StoreError(
+                f"The index at '{self.path}' is damaged and could not be moved aside to "
+                f"'{target}' ({exc.strerror or exc}). Delete the folder and run `qa-bot index`."
+            ) from exc
+        log.warning("moved the damaged index at '%s' aside to '%s'", self.path, target)
+        return target
 
     def _call(self, what: str, fn, *args, **kwargs):
         """Run a Chroma call, translating its errors into StoreError."""
@@ -215,7 +279,7 @@ class ChromaStore:
         if self.path is None:
             yield
             return
-        self.path.mkdir(parents=True, exist_ok=True)
+        self._ensure_folder()
         lock_path = self.path / _LOCK_NAME
         try:
             handle = open(lock_path, "a+")

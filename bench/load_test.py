@@ -1,0 +1,273 @@
+"""Load and soak test of the served app through gradio_client, on loopback only.
+
+    python bench/load_test.py [--levels 1,2,4,8,16,32] [--per-user 6] [--queue-size N]
+    python bench/load_test.py --soak 600 [--users 4]
+
+Starts `python app.py` on a free 127.0.0.1 port with a fresh data folder and
+the real MiniLM embedder, waits until it serves, then:
+
+- ramp: at each level, that many users (threads, one gradio_client each)
+  start together and each asks `--per-user` gold questions
+  (eval/gold/csto.jsonl, with their chat history) one after another. Reported
+  per level: answers/s, p50/p95 latency of answered requests, and how many
+  requests were answered, refused as busy (Gradio's "Queue is full", which
+  the web page shows as "This application is currently busy") or failed
+  otherwise. The app answers one question at a time (`concurrency_limit=1`)
+  and queues up to `queue_size` (default 16) more; past that it says busy.
+- soak: `--users` users ask questions without pause for `--soak` seconds,
+  while the app's resident memory (psutil if installed, else /proc VmRSS) is
+  sampled every `--sample` seconds; reported: start/peak/end RSS and the slope
+  of a least-squares line through the samples after the first minute.
+
+Every request loop is bounded in count and time and the server is stopped on
+exit. Figures print as Markdown and go to bench/out/load-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLD = ROOT / "eval" / "gold" / "csto.jsonl"
+
+
+def gold_questions() -> list[tuple[str, list | None]]:
+    cases = [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines() if line]
+    return [(c["question"], c.get("history") or None) for c in cases]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class App:
+    url: str
+    pid: int
+    log: Path
+
+
+@contextlib.contextmanager
+def served_app(data_dir: Path, *, queue_size: int | None = None, embedder: str = "minilm",
+               timeout: float = 300) -> Iterator[App]:
+    """`python app.py` on a free loopback port; stopped (and waited for) on exit."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
+    env.update(QA_BOT_DATA_DIR=str(data_dir), QA_BOT_EMBEDDER=embedder, QA_BOT_PORT=str(port),
+               QA_BOT_HOST="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1",
+               PYTHONPATH=str(ROOT / "src"))
+    if queue_size is not None:
+        env["QA_BOT_QUEUE_SIZE"] = str(queue_size)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir.parent / f"app-{port}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}/"
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    tail = log_path.read_text()[-3000:]
+                    raise RuntimeError(f"the app did not start; log:\n{tail}")
+                try:
+                    urllib.request.urlopen(url, timeout=2).close()
+                    break
+                except OSError:
+                    time.sleep(0.5)
+            yield App(url, process.pid, log_path)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@dataclass
+class Outcome:
+    kind: str  # "ok" | "busy" | "error"
+    seconds: float
+    message: str = ""
+
+
+@dataclass
+class Level:
+    users: int
+    wall: float = 0.0
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, kind: str) -> int:
+        return sum(o.kind == kind for o in self.outcomes)
+
+    def summary(self) -> dict:
+        ok = sorted(o.seconds for o in self.outcomes if o.kind == "ok")
+        p95 = ok[min(len(ok) - 1, round(0.95 * (len(ok) - 1)))] if ok else 0.0
+        errors = [o.message for o in self.outcomes if o.kind == "error"]
+        return {
+            "users": self.users, "requests": len(self.outcomes), "answered": len(ok),
+            "busy": self.count("busy"), "errors": len(errors),
+            "error_rate": round(len(errors) / max(1, len(self.outcomes)), 4),
+            "answers_per_s": round(len(ok) / self.wall, 2) if self.wall else 0.0,
+            "p50_ms": round(statistics.median(ok) * 1000) if ok else None,
+            "p95_ms": round(p95 * 1000) if ok else None,
+            "busy_message": next((o.message for o in self.outcomes if o.kind == "busy"), ""),
+            "error_messages": sorted(set(errors))[:5],
+        }
+
+
+def ask_once(client, question: str, history) -> Outcome:
+    started = time.perf_counter()
+    try:
+        result = client.predict(question, history, api_name="/ask")
+        kind, message = ("ok", "") if result.get("text") else ("error", f"empty answer {result!r}")
+    except Exception as exc:  # noqa: BLE001 - every failure is a figure here
+        message = f"{type(exc).__name__}: {exc}"
+        kind = "busy" if "Queue is full" in message else "error"
+    return Outcome(kind, time.perf_counter() - started, message)
+
+
+def run_level(url: str, users: int, *, per_user: int = 0, duration: float = 0.0,
+              questions: list | None = None, on_sample=None) -> Level:
+    """`users` concurrent users; each asks `per_user` questions, or asks for `duration` s."""
+    from gradio_client import Client
+
+    questions = questions or gold_questions()
+    level = Level(users)
+    clients = [Client(url, verbose=False) for _ in range(users)]
+    start = threading.Barrier(users + 1)
+    lock = threading.Lock()
+
+    def user(number: int, client) -> None:
+        start.wait()
+        began, asked = time.monotonic(), 0
+        while (asked < per_user) if per_user else (time.monotonic() - began < duration):
+            question, history = questions[(number * 7 + asked) % len(questions)]
+            outcome = ask_once(client, question, history)
+            with lock:
+                level.outcomes.append(outcome)
+            asked += 1
+
+    threads = [threading.Thread(target=user, args=(n, c), daemon=True)
+               for n, c in enumerate(clients)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.monotonic()
+    limit = (duration or per_user * 30) + 120  # bounded: never wait forever
+    while any(t.is_alive() for t in threads) and time.monotonic() - began < limit:
+        if on_sample is not None:
+            on_sample(time.monotonic() - began)
+        for thread in threads:
+            thread.join(timeout=0.5)
+    level.wall = time.monotonic() - began
+    return level
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        import psutil
+
+        return psutil.Process(pid).memory_info().rss / 1e6
+    except ImportError:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1000
+    raise RuntimeError(f"no RSS for process {pid}")
+
+
+def slope_mb_per_min(samples: list[tuple[float, float]]) -> float:
+    later = [(t, m) for t, m in samples if t >= 60] or samples
+    if len(later) < 2:
+        return 0.0
+    mean_t = statistics.fmean(t for t, _ in later)
+    mean_m = statistics.fmean(m for _, m in later)
+    num = sum((t - mean_t) * (m - mean_m) for t, m in later)
+    den = sum((t - mean_t) ** 2 for t, _ in later) or 1.0
+    return num / den * 60
+
+
+def soak(app: App, *, users: int, seconds: float, every: float) -> dict:
+    samples: list[tuple[float, float]] = [(0.0, rss_mb(app.pid))]
+
+    def sample(elapsed: float) -> None:
+        if elapsed - samples[-1][0] >= every:
+            samples.append((elapsed, rss_mb(app.pid)))
+
+    level = run_level(app.url, users, duration=seconds, on_sample=sample)
+    samples.append((level.wall, rss_mb(app.pid)))
+    return {**level.summary(), "seconds": round(level.wall),
+            "rss_start_mb": round(samples[0][1], 1),
+            "rss_peak_mb": round(max(m for _, m in samples), 1),
+            "rss_end_mb": round(samples[-1][1], 1),
+            "rss_slope_mb_per_min_after_1min": round(slope_mb_per_min(samples), 2),
+            "samples": [(round(t), round(m, 1)) for t, m in samples]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--levels", default="1,2,4,8,16,32")
+    parser.add_argument("--per-user", type=int, default=6,
+                        help="questions each user asks per level")
+    parser.add_argument("--queue-size", type=int, help="QA_BOT_QUEUE_SIZE for the app (default 16)")
+    parser.add_argument("--soak", type=float, default=0.0, metavar="SECONDS")
+    parser.add_argument("--users", type=int, default=4, help="concurrent users in the soak")
+    parser.add_argument("--sample", type=float, default=5.0, help="seconds between RSS samples")
+    args = parser.parse_args()
+    results: dict = {"loadavg_start": os.getloadavg()[0]}
+    with tempfile.TemporaryDirectory(prefix="qa-bot-load-") as tmp, \
+            served_app(Path(tmp) / "data", queue_size=args.queue_size) as app:
+        run_level(app.url, 1, per_user=3)  # warm-up: models, index, caches
+        if args.soak:
+            results["soak"] = soak(app, users=args.users, seconds=args.soak, every=args.sample)
+            s = results["soak"]
+            print(f"soak {s['seconds']} s, {args.users} users: {s['answered']} answered, "
+                  f"{s['busy']} busy, {s['errors']} errors; RSS start {s['rss_start_mb']} MB, "
+                  f"peak {s['rss_peak_mb']} MB, end {s['rss_end_mb']} MB, slope after 1 min "
+                  f"{s['rss_slope_mb_per_min_after_1min']} MB/min")
+        else:
+            results["levels"] = []
+            print("| users | requests | answered | busy | errors | error rate | answers/s | "
+                  "p50 ms | p95 ms |\n|---|---|---|---|---|---|---|---|---|", flush=True)
+            for users in (int(u) for u in args.levels.split(",")):
+                s = run_level(app.url, users, per_user=args.per_user).summary()
+                results["levels"].append(s)
+                print(f"| {users} | {s['requests']} | {s['answered']} | {s['busy']} "
+                      f"| {s['errors']} "
+                      f"| {s['error_rate']:.1%} | {s['answers_per_s']} | {s['p50_ms']} | "
+                      f"{s['p95_ms']} |", flush=True)
+            busy = next((s["busy_message"] for s in results["levels"] if s["busy"]), "")
+            print(f"\nbusy message: {busy or '(none)'}")
+            for s in results["levels"]:
+                for message in s["error_messages"]:
+                    print(f"error at {s['users']} users: {message}")
+    results["loadavg_end"] = os.getloadavg()[0]
+    out = ROOT / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"load-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(results, indent=2))
+    print(f"(load average {results['loadavg_start']:.1f} -> {results['loadavg_end']:.1f}; "
+          f"figures in {path})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

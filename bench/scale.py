@@ -1,0 +1,262 @@
+"""Scale benchmark: generated corpora of 100, 1,000 and 10,000 articles.
+
+    python bench/scale.py [--sizes 100,1000,10000] [--questions 300] [--skip server,llamaindex]
+
+At each size (articles from bench/synth_corpus.py, 8-12 sentences, one
+invented town each, so every generated question has one answer):
+
+- qa-bot indexing into embedded Chroma and into a Chroma server (`chroma run`
+  on a loopback port, started and stopped here): chunks/s and articles/s,
+  index size on disk;
+- retrieval (`HybridRetriever.retrieve`, k=5, warm): p50/p95, and evidence
+  recall@5 (the sentence holding the answer is among the 5 passages);
+- the baseline, in the same run: llama-index's default ingestion,
+  `VectorStoreIndex.from_documents` over a Chroma collection with the same
+  MiniLM through `HuggingFaceEmbedding` (default batch size 10, default
+  `SentenceSplitter`), chunks/s and articles/s. Its chunks are whole articles,
+  ours sentences, so articles/s is the like-for-like figure.
+
+Indexing is timed from loaded `Document`s (file reading excluded for both),
+with the models loaded beforehand. Figures go to stdout as a Markdown table
+and to bench/out/scale-<time>.json. 2 shared cores: compare ratios within a
+run, not absolute times across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from bench.synth_corpus import generate  # noqa: E402
+from qa_bot.corpus import load_corpus  # noqa: E402
+from qa_bot.embeddings import make_embedder, minilm_path  # noqa: E402
+from qa_bot.indexing import index_documents  # noqa: E402
+from qa_bot.retrieve import ChunkTable, HybridRetriever  # noqa: E402
+from qa_bot.store import ChromaStore  # noqa: E402
+
+CHUNK_MAX_TOKENS = 160
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def folder_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ChromaServer:
+    """`chroma run` on a loopback port for the duration of a `with` block."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.port = path, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ChromaServer:
+        chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+        self.log = open(self.path.parent / f"chroma-{self.port}.log", "wb")
+        self.process = subprocess.Popen(
+            [chroma, "run", "--path", str(self.path), "--host", "127.0.0.1",
+             "--port", str(self.port)],
+            stdout=self.log, stderr=subprocess.STDOUT,
+            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.3)
+        self.__exit__()
+        raise RuntimeError(f"chroma run did not start on port {self.port}")
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+def measure_qabot(store: ChromaStore, embedder, documents, questions, *, n_questions: int,
+                  reuse: bool = False) -> dict:
+    live = store.live() if reuse else None
+    if live is None:
+        started = time.perf_counter()
+        index_documents(store, embedder, documents, chunk_max_tokens=CHUNK_MAX_TOKENS)
+        seconds = time.perf_counter() - started
+        live = store.live()
+    else:
+        seconds = float("nan")  # an index from an earlier run: retrieval figures only
+    chunks = live.count()
+    started = time.perf_counter()
+    table = ChunkTable.from_live(live, embedder=embedder)
+    retriever = HybridRetriever(live, table, embedder)
+    load_seconds = time.perf_counter() - started
+    asked = questions[:: max(1, len(questions) // n_questions)][:n_questions]
+    for q in asked[:20]:  # warm: lazy imports, caches of the query path
+        retriever.retrieve(q["question"] + " (warm-up)", 5)
+    latencies, hits, by_kind = [], 0, {}
+    for q in asked:
+        began = time.perf_counter()
+        found = retriever.retrieve(q["question"], 5)
+        latencies.append((time.perf_counter() - began) * 1000)
+        hit = any(c.chunk.text.strip() == q["evidence"] for c in found)
+        hits += hit
+        kind = by_kind.setdefault(q["id"].rsplit("-", 1)[1], [0, 0])  # mayor, cost, firm ...
+        kind[0] += hit
+        kind[1] += 1
+    return {
+        "chunks": chunks, "seconds": round(seconds, 2),
+        "chunks_per_s": round(chunks / seconds, 1),
+        "articles_per_s": round(len(documents) / seconds, 2),
+        "load_table_and_bm25_s": round(load_seconds, 2),
+        "retrieve_p50_ms": round(statistics.median(latencies), 1),
+        "retrieve_p95_ms": round(percentile(latencies, 95), 1),
+        "recall_at_5": round(hits / len(asked), 3), "questions": len(asked),
+        "recall_by_question_kind": {k: round(h / n, 2) for k, (h, n) in sorted(by_kind.items())},
+    }
+
+
+def measure_llamaindex(documents, folder: Path) -> dict:
+    import chromadb
+    from llama_index.core import Document, StorageContext, VectorStoreIndex
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    embed_model = HuggingFaceEmbedding(model_name=str(minilm_path()))  # default batch size
+    embed_model.get_text_embedding("warm-up")
+    client = chromadb.PersistentClient(path=str(folder),
+                                       settings=chromadb.Settings(anonymized_telemetry=False))
+    collection = client.create_collection("baseline", embedding_function=None)
+    docs = [Document(text=d.text, metadata={"title": d.title}) for d in documents]
+    started = time.perf_counter()
+    VectorStoreIndex.from_documents(
+        docs, storage_context=StorageContext.from_defaults(
+            vector_store=ChromaVectorStore(chroma_collection=collection)),
+        embed_model=embed_model)
+    seconds = time.perf_counter() - started
+    chunks = collection.count()
+    return {"chunks": chunks, "seconds": round(seconds, 2),
+            "chunks_per_s": round(chunks / seconds, 1),
+            "articles_per_s": round(len(documents) / seconds, 2),
+            "size_mb": round(folder_mb(folder), 1)}
+
+
+def run_size(size: int, work: Path, embedder, *, skip: set[str], n_questions: int,
+             reuse: bool = False) -> dict:
+    corpus = work / f"corpus-{size}"
+    questions = [q.__dict__ for q in generate(corpus, size)]  # the same seed: the same corpus
+    documents = load_corpus([corpus])
+    result: dict = {"articles": size, "loadavg_start": os.getloadavg()[0]}
+    print(f"[{size}] embedded Chroma ...", flush=True)
+    embedded = work / f"embedded-{size}"
+    result["embedded"] = measure_qabot(ChromaStore(path=embedded), embedder, documents, questions,
+                                       n_questions=n_questions, reuse=reuse)
+    result["embedded"]["size_mb"] = round(folder_mb(embedded), 1)
+    if "server" not in skip:
+        print(f"[{size}] Chroma server ...", flush=True)
+        with ChromaServer(work / f"server-{size}") as server:
+            result["server"] = measure_qabot(ChromaStore(url=server.url), embedder, documents,
+                                             questions, n_questions=n_questions, reuse=reuse)
+        result["server"]["size_mb"] = round(folder_mb(server.path), 1)
+    if "llamaindex" not in skip:
+        print(f"[{size}] llama-index default ingestion ...", flush=True)
+        result["llamaindex"] = measure_llamaindex(documents, work / f"llamaindex-{size}")
+    # The machine's 2 cores are shared: a busy neighbour slows torch a lot.
+    result["loadavg_end"] = os.getloadavg()[0]
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def table(results: list[dict]) -> str:
+    lines = ["| articles (load avg) | store | chunks | index s | chunks/s | articles/s | size MB | "
+             "retrieve p50 / p95 ms | recall@5 |", "|" + "---|" * 9]
+    for r in results:
+        for key, label in (("embedded", "qa-bot, embedded"), ("server", "qa-bot, server"),
+                           ("llamaindex", "llama-index default")):
+            m = r.get(key)
+            if not m:
+                continue
+            latency = (f"{m['retrieve_p50_ms']} / {m['retrieve_p95_ms']}"
+                       if "retrieve_p50_ms" in m else "-")
+            load = f"{r['loadavg_start']:.1f}-{r['loadavg_end']:.1f}"
+            lines.append(f"| {r['articles']:,} ({load}) | {label} | {m['chunks']:,} "
+                         f"| {m['seconds']} | "
+                         f"{m['chunks_per_s']} | {m['articles_per_s']} | {m['size_mb']} | "
+                         f"{latency} | {m.get('recall_at_5', '-')} |")
+        if "llamaindex" in r:
+            base = r["llamaindex"]
+            for key in ("embedded", "server"):
+                if key in r:
+                    m = r[key]
+                    lines.append(
+                        f"| {r['articles']:,} | ratio {key} / llama-index | | | "
+                        f"{m['chunks_per_s'] / base['chunks_per_s']:.2f}x | "
+                        f"{m['articles_per_s'] / base['articles_per_s']:.2f}x | | | |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--questions", type=int, default=300, help="questions timed per size")
+    parser.add_argument("--skip", default="", help="comma-separated: server, llamaindex")
+    parser.add_argument("--work", type=Path, help="folder for corpora and indexes (default: temp)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --work: keep the indexes an earlier run left there and measure "
+                        "retrieval only (skips llama-index)")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    skip = {s for s in args.skip.split(",") if s}
+    embedder = make_embedder("minilm")
+    embedder.embed_documents(["warm-up"])  # load the model before any timing
+    import torch
+
+    print(f"torch threads: {torch.get_num_threads()}, cpus: {os.cpu_count()}", flush=True)
+    work = args.work or Path(tempfile.mkdtemp(prefix="qa-bot-scale-"))
+    results = []
+    try:
+        for size in sizes:
+            results.append(run_size(size, work, embedder, n_questions=args.questions,
+                                    skip=skip | ({"llamaindex"} if args.reuse else set()),
+                                    reuse=args.reuse))
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    out = ROOT / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"scale-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(results, indent=2))
+    print(table(results))
+    print(f"\n(figures also in {path})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
