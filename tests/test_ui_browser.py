@@ -143,8 +143,9 @@ def test_first_answer_names_bishkek_with_its_source_highlighted(page, requests_m
 
 
 def test_follow_up_uses_the_conversation(page):
-    answer = ask(page, "And who chairs the next one?")
-    assert "Russia" in answer
+    # The natural follow-up to "where was it held": "one" means the summit.
+    answer = ask(page, "And where will the next one be held?")
+    assert "Moscow" in answer
 
 
 def test_unanswerable_question_is_an_abstention(page):
