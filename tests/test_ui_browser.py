@@ -137,6 +137,9 @@ def test_first_answer_names_bishkek_with_its_source_highlighted(page, requests_m
     marks = page.locator("#qa-sources mark")
     assert marks.count() >= 1 and "Bishkek" in " ".join(marks.all_inner_texts())
     assert page.locator("#qa-sources").get_by_text("Cited passages").is_visible()
+    # The article view scrolls to the highlighted sentence, which is below the fold.
+    page.wait_for_function(
+        "() => document.querySelector('#qa-sources .qa-article').scrollTop > 0", timeout=10_000)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "chat.png"))
     assert_only_loopback(requests_made)
