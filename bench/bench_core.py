@@ -113,7 +113,8 @@ def main() -> int:
         engine.embedder.embed_words(passages)
         engine.answer("Is this a warm-up question that no gold case asks?")  # lazy imports
         warm = time_calls(engine.answer, questions, 1, warm_up=False)
-        strict = time_calls(engine.answer, questions, args.rounds, forget=forget_everything_but_the_article)
+        strict = time_calls(engine.answer, questions, args.rounds,
+                            forget=forget_everything_but_the_article)
         repeat = time_calls(engine.answer, questions, 1)
         print(f"warm answer(), each question asked once: p50 {percentile(warm, 50):.1f} ms, "
               f"p95 {percentile(warm, 95):.1f} ms over {len(warm)} calls (goal: p50 <= 50 ms)")
@@ -130,8 +131,6 @@ def main() -> int:
             hits = [covered(c.evidence, ours(c.question)) for c in with_evidence]
             chars = statistics.mean(sum(map(len, ours(c.question))) for c in with_evidence)
             rows.append((f"qa-bot hybrid, top-{k} sentences", latency, hits, chars))
-
-    from qa_bot.baseline import LlamaIndexBaseline
 
     documents = load_corpus([ROOT / "corpus"])
     for label, chunk_size in (("llama-index default, top-2", None),

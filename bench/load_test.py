@@ -35,26 +35,20 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.process_support import free_port, stop_process, wait_for_http  # noqa: E402
+
 GOLD = ROOT / "eval" / "gold" / "csto.jsonl"
 
 
 def gold_questions() -> list[tuple[str, list | None]]:
     cases = [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines() if line]
     return [(c["question"], c.get("history") or None) for c in cases]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -82,24 +76,14 @@ def served_app(data_dir: Path, *, queue_size: int | None = None, embedder: str =
                                    stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}/"
         try:
-            deadline = time.monotonic() + timeout
-            while True:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    tail = log_path.read_text()[-3000:]
-                    raise RuntimeError(f"the app did not start; log:\n{tail}")
-                try:
-                    urllib.request.urlopen(url, timeout=2).close()
-                    break
-                except OSError:
-                    time.sleep(0.5)
+            try:
+                wait_for_http(url, timeout=timeout, process=process)
+            except (RuntimeError, TimeoutError) as exc:
+                tail = log_path.read_text()[-3000:]
+                raise RuntimeError(f"the app did not start ({exc}); log:\n{tail}") from None
             yield App(url, process.pid, log_path)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
 
 
 @dataclass

@@ -33,7 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +46,7 @@ from qa_bot.embeddings import make_embedder, minilm_path  # noqa: E402
 from qa_bot.indexing import index_documents  # noqa: E402
 from qa_bot.retrieve import ChunkTable, HybridRetriever  # noqa: E402
 from qa_bot.store import ChromaStore  # noqa: E402
+from tests.process_support import free_port, stop_process, wait_for_http  # noqa: E402
 
 CHUNK_MAX_TOKENS = 160
 
@@ -58,14 +58,6 @@ def percentile(values: list[float], q: float) -> float:
 
 def folder_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ChromaServer:
@@ -83,23 +75,15 @@ class ChromaServer:
              "--port", str(self.port)],
             stdout=self.log, stderr=subprocess.STDOUT,
             env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=1).close()
-                return self
-            except OSError:
-                time.sleep(0.3)
-        self.__exit__()
-        raise RuntimeError(f"chroma run did not start on port {self.port}")
+        try:
+            wait_for_http(f"{self.url}/api/v2/heartbeat", timeout=60, process=self.process)
+        except (RuntimeError, TimeoutError) as exc:
+            self.__exit__()
+            raise RuntimeError(f"chroma run did not start on port {self.port}: {exc}") from None
+        return self
 
     def __exit__(self, *exc) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, timeout=30)
         self.log.close()
 
 

@@ -28,7 +28,7 @@ QUESTION = "Where was the summit held?"
 def app_seconds(data: Path, embedder: str) -> float:
     from gradio_client import Client
 
-    from tests.ui_support import free_port
+    from tests.process_support import free_port, stop_process
 
     port = free_port()
     env = {**os.environ, "QA_BOT_DATA_DIR": str(data), "QA_BOT_EMBEDDER": embedder,
@@ -47,8 +47,7 @@ def app_seconds(data: Path, embedder: str) -> float:
             except Exception:  # not up yet
                 time.sleep(0.1)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop_process(process, timeout=30)
 
 
 def cli_seconds(data: Path, embedder: str) -> float:

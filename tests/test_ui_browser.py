@@ -22,7 +22,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.ui_support import ROOT, ScriptedAnswerer, free_port, running_app
+from tests.process_support import free_port
+from tests.ui_support import ROOT, ScriptedAnswerer, running_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

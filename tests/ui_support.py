@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 from qa_bot.answerers import Answerer, passages_for, source_for
 from qa_bot.types import Answer
+
+from .process_support import free_port, stop_process, wait_for_http
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,26 +41,6 @@ class ScriptedAnswerer(Answerer):
             question=question.question, search_query=question.search_query,
             passages=passages_for(candidates, table),
         )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_http(url: str, *, timeout: float, process: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the app exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
 
 
 @contextlib.contextmanager
@@ -88,9 +67,4 @@ def running_app(data_dir: Path, *, embedder: str = "minilm", timeout: float = 18
                 raise RuntimeError(f"{exc}; app log:\n{tail}") from None
             yield url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process, timeout=15)
