@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -101,7 +100,6 @@ class EvalSession:
         self._engines: dict[str, Any] = {}
         self._store = None
         self.texts: dict[str, str] = {}
-        self.index_seconds = 0.0
 
     def __enter__(self) -> EvalSession:
         from .corpus import load_corpus
@@ -112,9 +110,7 @@ class EvalSession:
         except CorpusError as exc:
             raise ConfigError(f"Cannot load the eval corpus: {exc} Pass --corpus PATH.") from exc
         self._store = ChromaStore.from_settings(self.settings)
-        started = time.perf_counter()
         self.engine("hybrid").index()
-        self.index_seconds = time.perf_counter() - started
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -114,26 +114,6 @@ class CaseResult:
 class EvalSummary:
     results: list[CaseResult] = field(default_factory=list)
 
-    def _rate(self, chosen: Iterable[CaseResult]) -> tuple[int, int]:
-        chosen = list(chosen)
-        return sum(r.correct for r in chosen), len(chosen)
-
-    @property
-    def answerable(self) -> tuple[int, int]:
-        return self._rate(r for r in self.results if r.case.answerable)
-
-    @property
-    def unanswerable(self) -> tuple[int, int]:
-        return self._rate(r for r in self.results if not r.case.answerable)
-
-    @property
-    def overall(self) -> tuple[int, int]:
-        return self._rate(self.results)
-
-    def by_tag(self) -> dict[str, tuple[int, int]]:
-        tags = sorted({t for r in self.results for t in r.case.tags})
-        return {t: self._rate(r for r in self.results if t in r.case.tags) for t in tags}
-
     def summary(self) -> dict[str, Any]:
         return summarise(self.results)
 

@@ -136,11 +136,19 @@ class LlamaCppLLM(LLM):
         self._llama = None
         # One llama.cpp context cannot serve two generations at once.
         self._lock = threading.Lock()
+        # Two first requests must not both load the model (not _lock: stream() holds it).
+        self._load_lock = threading.Lock()
 
     def load(self):
         """Check the file, then load it (once). Raises ModelError / MissingDependencyError."""
         if self._llama is not None:
             return self._llama
+        with self._load_lock:
+            if self._llama is None:
+                self._llama = self._load()
+        return self._llama
+
+    def _load(self):
         check_gguf(self.model_path)
         try:
             from llama_cpp import Llama
@@ -149,7 +157,7 @@ class LlamaCppLLM(LLM):
                 package="llama-cpp-python", extra="llm", purpose=f"The '{self.spec}' backend"
             ) from exc
         try:
-            self._llama = Llama(
+            llama = Llama(
                 model_path=str(self.model_path), n_ctx=self.context_window,
                 n_threads=self.n_threads, seed=self.seed, verbose=False,
             )
@@ -159,8 +167,8 @@ class LlamaCppLLM(LLM):
                 "or made for a newer llama.cpp; download it again."
             ) from exc
         # The trained window may be smaller than asked for.
-        self.context_window = int(self._llama.n_ctx())
-        return self._llama
+        self.context_window = int(llama.n_ctx())
+        return llama
 
     def count_tokens(self, text: str) -> int:
         model = self.load()

@@ -23,11 +23,12 @@ Left out: anything that needs a model (semantic similarity, LLM judges).
 
 from __future__ import annotations
 
-import math
 import re
 import string
 from collections import Counter
 from collections.abc import Sequence
+
+import numpy as np
 
 from .normalise import fold_case
 
@@ -181,12 +182,7 @@ def ratio(numerator: float, denominator: float) -> float | None:
 
 def percentile(values: Sequence[float], q: float) -> float | None:
     """The q-th percentile (0-100) with linear interpolation, as numpy's default."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    return float(np.percentile(values, q)) if len(values) else None
 
 
 def abstention_scores(abstained: Sequence[bool], unanswerable: Sequence[bool]) -> dict:

@@ -14,11 +14,10 @@ passage for the expected type.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import Enum
 
 from .errors import EmptyQuestionError, QuestionError, QuestionTooLongError, QuestionTypeError
-from .lexicon import STOPWORDS, content_stems, stem, words
+from .lexicon import STOPWORDS, stem, words
 from .normalise import normalise
 from .tokens import count_tokens
 
@@ -35,14 +34,6 @@ class AnswerType(str, Enum):
     ACRONYM = "acronym"  # "what does CSTO stand for?"
     SUMMARY = "summary"
     OTHER = "other"
-
-
-@dataclass(frozen=True)
-class QuestionAnalysis:
-    text: str
-    answer_type: AnswerType
-    stems: tuple[str, ...]  # content stems, in question order
-    names: tuple[str, ...]  # capitalised words the user typed (likely proper nouns)
 
 
 def validate_question(question: object, *, max_tokens: int) -> str:
@@ -134,16 +125,6 @@ _YESNO = re.compile(
     r"^(is|are|was|were|did|does|do|has|have|had|will|would|can|could|should|shall|may|might)\b"
 )
 _AUXILIARIES = {"is", "are", "was", "were", "did", "does", "do", "has", "have", "had", "will"}
-
-
-def analyse(question: str) -> QuestionAnalysis:
-    text = normalise(core_question(question))
-    return QuestionAnalysis(
-        text=text,
-        answer_type=expected_type(text),
-        stems=tuple(content_stems(text)),
-        names=tuple(typed_names(text)),
-    )
 
 
 _ROLES = (

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -49,7 +49,6 @@ class Candidate:
     bm25: float = 0.0
     dense_rank: int | None = None
     bm25_rank: int | None = None
-    features: dict[str, float] = field(default_factory=dict)
 
 
 class ChunkTable:
@@ -188,9 +187,3 @@ class HybridRetriever:
         for chunk_id, vector in self.live.embeddings(missing).items():
             found[chunk_id].dense = float(np.dot(np.asarray(vector, dtype=np.float32), query_vector))
 
-    def similarity(self, query: str, texts: Sequence[str]) -> list[float]:
-        """Cosine of `query` against arbitrary texts (embedded on the fly)."""
-        if not texts:
-            return []
-        vectors = self.embedder.embed_documents(list(texts))
-        return [float(v) for v in vectors @ self.embedder.embed_query(query)]

@@ -326,11 +326,6 @@ class ChromaStore:
                 with contextlib.suppress(Exception):
                     self.client.delete_collection(name)
 
-    def drop_everything(self) -> None:
-        for _, name in self._generations():
-            with contextlib.suppress(Exception):
-                self.client.delete_collection(name)
-
 
 class GenerationWriter:
     """Fills a new, not yet visible generation, then makes it the live one."""

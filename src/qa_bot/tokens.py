@@ -44,9 +44,9 @@ def _encoding():
 
 
 def count_tokens(text: str) -> int:
-    # disallowed_special=() so text containing "<|endoftext|>" is counted, not refused.
-    return len(_encoding().encode(text, disallowed_special=()))
+    return len(encode(text))
 
 
 def encode(text: str) -> list[int]:
+    # disallowed_special=() so text containing "<|endoftext|>" is counted, not refused.
     return _encoding().encode(text, disallowed_special=())

@@ -37,10 +37,9 @@ from ..question import AnswerType
 from ..retrieve import Candidate, ChunkTable
 from ..types import Answer, Chunk
 from . import Answerer, abstention_text, passages_for, source_for
-from .features import SPAN_FEATURES, QuestionProfile, profile_question, span_features, vector
+from .features import QuestionProfile, profile_question, span_features, vector
 
 WEIGHTS_FILE = Path(__file__).with_name("extractive_weights.json")
-GATE_EXTRAS = ("ranker_score", "margin", "unknown_names", "unseen_share")
 
 _OPENS_WITH_REFERENCE = re.compile(
     r"^\W*(he|she|they|it|this|these|those|his|her|their|its)\b", re.IGNORECASE
@@ -199,16 +198,19 @@ class ExtractiveAnswerer(Answerer):
     def _scored_spans(self, profile: QuestionProfile, pool: list[Candidate], table: ChunkTable,
                       embedder: Embedder) -> list[Span]:
         top_bm25 = max((c.bm25 for c in pool), default=0.0) or 1.0
+        variants = [(rank, cand, chunks) for rank, cand in enumerate(pool)
+                    for chunks in _span_variants(cand.chunk, table)]
+        # One forward pass for every span not yet cached; span_features then hits the cache.
+        embedder.embed_words([" ".join(c.text for c in chunks) for _, _, chunks in variants])
         spans = []
-        for rank, cand in enumerate(pool):
-            for chunks in _span_variants(cand.chunk, table):
-                span = Span(chunks, cand)
-                span.features = span_features(
-                    profile, span.text, dense=cand.dense, bm25=cand.bm25 / top_bm25, rank=rank,
-                    extra_sentences=len(chunks) - 1, embedder=embedder,
-                )
-                span.score = self.ranker.score(span.features)
-                spans.append(span)
+        for rank, cand, chunks in variants:
+            span = Span(chunks, cand)
+            span.features = span_features(
+                profile, span.text, dense=cand.dense, bm25=cand.bm25 / top_bm25, rank=rank,
+                extra_sentences=len(chunks) - 1, embedder=embedder,
+            )
+            span.score = self.ranker.score(span.features)
+            spans.append(span)
         spans.sort(key=lambda s: s.score, reverse=True)
         return spans
 
