@@ -15,7 +15,6 @@ point is to measure the library's defaults, not our store.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Sequence
 
@@ -29,18 +28,15 @@ class LlamaIndexBaseline:
     """An `answer_fn` over `documents`; build it once, call it per question."""
 
     def __init__(self, documents: Sequence[Document], *, top_k: int = BASELINE_TOP_K) -> None:
-        for name, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"),
-                            ("TRANSFORMERS_VERBOSITY", "error"),
-                            ("HF_HUB_DISABLE_PROGRESS_BARS", "1")):
-            os.environ.setdefault(name, value)
+        from .embeddings import minilm_path, offline_huggingface
+
+        offline_huggingface()
         import chromadb
         from llama_index.core import Document as LlamaDocument
         from llama_index.core import StorageContext, VectorStoreIndex
         from llama_index.core.llms import MockLLM
         from llama_index.core.node_parser import SentenceSplitter
         from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        from .embeddings import minilm_path
 
         try:
             from llama_index.embeddings.huggingface import HuggingFaceEmbedding
@@ -53,9 +49,6 @@ class LlamaIndexBaseline:
 
         self.titles = {d.doc_id: d.title for d in documents}
         self.llm = MockLLM()  # never used for retrieval; passed so nothing reaches for OpenAI
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()
         self.embed_model = HuggingFaceEmbedding(model_name=str(minilm_path()), device="cpu")
         self._client = chromadb.EphemeralClient(
             settings=chromadb.Settings(anonymized_telemetry=False)

@@ -86,6 +86,19 @@ class Embedder(ABC):
         return [self._word_cache[k] for k in keys]
 
 
+def offline_huggingface() -> None:
+    """Keep Hugging Face libraries offline and quiet; call before importing them.
+
+    The user's own settings of these variables win.
+    """
+    for name, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"),
+                        ("TRANSFORMERS_VERBOSITY", "error"), ("HF_HUB_DISABLE_PROGRESS_BARS", "1")):
+        os.environ.setdefault(name, value)
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+
+
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return matrix / np.maximum(norms, 1e-12)
@@ -118,15 +131,9 @@ class SentenceTransformerEmbedder(Embedder):
     @property
     def model(self):
         if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
             try:
+                offline_huggingface()
                 from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as transformers_logging
-
-                transformers_logging.disable_progress_bar()
 
                 self._model = SentenceTransformer(
                     str(self.model_path), device="cpu", local_files_only=True

@@ -38,6 +38,7 @@ class ResolvedQuestion:
     answer_type: AnswerType
     is_followup: bool
     previous_answer: str = ""  # the last assistant message, for follow-ups
+    previous_query: str = ""  # the earlier question(s) a follow-up borrows its topic from
 
 
 def history_texts(history: Sequence[Any] | None) -> list[tuple[str, str]]:
@@ -107,4 +108,5 @@ def _resolve(question: str, earlier_questions: list[str]) -> ResolvedQuestion:
         search_query=f"{core} {previous.search_query}",
         answer_type=answer_type,
         is_followup=True,
+        previous_query=previous.search_query,
     )

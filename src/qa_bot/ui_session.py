@@ -239,9 +239,6 @@ class ChatSession:
                     f"'{name}' is {size:,} bytes; the limit is {self.settings.max_upload_bytes:,}. "
                     "Upload a shorter article."
                 )
-            # Build the corpus index first: adding to no index would leave the
-            # bundled article out of it (Engine.add_article indexes one file).
-            self.engine.loaded()
             report = self.engine.add_article(name, Path(path).read_bytes())
         except QaBotError as exc:
             return error_html(str(exc))

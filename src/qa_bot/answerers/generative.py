@@ -157,7 +157,7 @@ class GenerativeAnswerer(Answerer):
         """The messages, with passages dropped from the end (then cut) until they fit."""
         llm = self.llm
         budget = llm.context_window - self.params.max_answer_tokens - self.params.prompt_margin
-        previous = question.search_query[len(question.core):].strip() if question.is_followup else ""
+        previous = question.previous_query
         texts = [c.text for c in chunks]
         while True:
             messages = render_messages(question.question, texts, previous_question=previous)
