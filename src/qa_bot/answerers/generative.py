@@ -118,10 +118,9 @@ class GenerativeAnswerer(Answerer):
         if base.abstained:
             yield StreamEvent("answer", answer=base)
             return
-        chunks = self._passages(base, candidates, table)
-        draft = _Draft(chunks)
         try:
-            messages = self._prompt(question, chunks)
+            messages, seen = self._prompt(question, self._passages(base, candidates, table))
+            draft = _Draft(seen)  # the check knows only the passages the model saw
             pieces = self.llm.stream(messages, max_tokens=self.params.max_answer_tokens,
                                      stop=self.params.stop)
             try:
@@ -153,8 +152,10 @@ class GenerativeAnswerer(Answerer):
                 chunks.append(cand.chunk)
         return chunks
 
-    def _prompt(self, question: ResolvedQuestion, chunks: list[Chunk]) -> list[dict[str, str]]:
-        """The messages, with passages dropped from the end (then cut) until they fit."""
+    def _prompt(self, question: ResolvedQuestion,
+                chunks: list[Chunk]) -> tuple[list[dict[str, str]], list[Chunk]]:
+        """The messages and the passages in them: passages are dropped from the end
+        (then the last one left is cut) until the prompt fits the context."""
         llm = self.llm
         budget = llm.context_window - self.params.max_answer_tokens - self.params.prompt_margin
         previous = question.previous_query
@@ -163,10 +164,9 @@ class GenerativeAnswerer(Answerer):
             messages = render_messages(question.question, texts, previous_question=previous)
             over = llm.prompt_tokens(messages) - budget
             if over <= 0:
-                return messages
+                return messages, chunks[: len(texts)]
             if len(texts) > 1:
                 texts.pop()
-                del chunks[len(texts):]  # the check then knows only what the model saw
                 continue
             keep = len(texts[0]) - 4 * over - 16  # a token is about four characters
             if keep < 40:
