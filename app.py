@@ -11,6 +11,7 @@ import argparse
 import ctypes
 import logging
 import os
+import sys
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -38,6 +39,7 @@ _limit_malloc_arenas()
 
 from qa_bot.chain import get_engine
 from qa_bot.config import Settings
+from qa_bot.errors import QaBotError
 from qa_bot.ui import build_app, launch
 
 settings = Settings.load()
@@ -51,7 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, help=f"port (default {settings.port}, QA_BOT_PORT)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    launch(demo, settings, engine=engine, host=args.host, port=args.port)
+    try:
+        launch(demo, settings, engine=engine, host=args.host, port=args.port)
+    except QaBotError as exc:
+        print(f"qa-bot: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -69,3 +69,29 @@ def test_examples_only_for_the_bundled_article(settings, tmp_path):
 def test_launch_refuses_a_share_link(demo, settings):
     with pytest.raises(ValueError, match="share link"):
         launch(demo, settings, share=True)
+
+
+def test_a_taken_port_gives_a_clear_error(demo, settings):
+    import socket
+
+    from qa_bot.errors import ServeError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ServeError, match=f"port is in use.*--port {port + 1}"):
+            launch(demo, settings, port=port, prevent_thread_lock=True)
+
+
+def test_an_unreachable_own_address_gives_a_clear_error(demo, settings, monkeypatch):
+    # A proxy that intercepts localhost is the usual cause (Gradio checks its own URL).
+    from qa_bot.errors import ServeError
+    from tests.process_support import free_port
+
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ALL_PROXY", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("all_proxy", f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(ServeError, match="NO_PROXY"):
+        launch(demo, settings, port=free_port(), prevent_thread_lock=True)

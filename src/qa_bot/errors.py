@@ -109,3 +109,7 @@ class IndexMismatchError(StoreError):
 
 class IndexNotFoundError(StoreError):
     """There is no complete index yet."""
+
+
+class ServeError(QaBotError):
+    """The web UI could not start serving (port taken, its own address unreachable)."""

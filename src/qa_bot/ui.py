@@ -23,7 +23,7 @@ from html import escape
 from typing import Any
 
 from .config import Settings
-from .errors import QaBotError
+from .errors import QaBotError, ServeError
 from .ui_render import CSS, answer_payload
 from .ui_session import MAX_TOP_K, UNEXPECTED, ChatSession
 
@@ -180,8 +180,27 @@ def launch(demo, settings: Settings, *, engine=None, host: str | None = None,
     host, port = host or settings.host, port or settings.port
     # quiet: Gradio's banner suggests a public share link, which qa-bot never makes.
     launch_kwargs.setdefault("quiet", True)
+    block = not launch_kwargs.pop("prevent_thread_lock", False)
+    try:
+        result = demo.launch(
+            server_name=host, server_port=port, share=False, prevent_thread_lock=True,
+            max_file_size=settings.max_upload_bytes, theme=theme(), css=CSS, **launch_kwargs,
+        )
+    except OSError as exc:  # Gradio: "Cannot find empty port in range"
+        raise ServeError(
+            f"Cannot serve on {host}:{port}: the port is in use (another qa-bot?) or the "
+            f"address is not this machine's. Stop the other server, or choose another port: "
+            f"python app.py --port {port + 1} (or set QA_BOT_PORT)."
+        ) from exc
+    except Exception as exc:  # Gradio checks it can reach its own URL (httpx, ValueError)
+        demo.close()
+        raise ServeError(
+            f"The UI started but could not reach itself at http://{host}:{port}/ ({exc}). "
+            "If an HTTP proxy is set (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY), add 127.0.0.1 and "
+            "localhost to NO_PROXY; check that the loopback network interface is up."
+        ) from exc
+    # Printed only now that the server answers, so the line never lies.
     print(f"qa-bot: serving on http://{host}:{port} (Ctrl+C to stop)", flush=True)
-    return demo.launch(
-        server_name=host, server_port=port, share=False,
-        max_file_size=settings.max_upload_bytes, theme=theme(), css=CSS, **launch_kwargs,
-    )
+    if block:
+        demo.block_thread()
+    return result
