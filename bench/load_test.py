@@ -30,7 +30,6 @@ import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -41,7 +40,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.process_support import free_port, stop_process, wait_for_http  # noqa: E402
+from tests.ui_support import app_server  # noqa: E402
 
 GOLD = ROOT / "eval" / "gold" / "csto.jsonl"
 
@@ -62,28 +61,9 @@ class App:
 def served_app(data_dir: Path, *, queue_size: int | None = None, embedder: str = "minilm",
                timeout: float = 300) -> Iterator[App]:
     """`python app.py` on a free loopback port; stopped (and waited for) on exit."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
-    env.update(QA_BOT_DATA_DIR=str(data_dir), QA_BOT_EMBEDDER=embedder, QA_BOT_PORT=str(port),
-               QA_BOT_HOST="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1",
-               PYTHONPATH=str(ROOT / "src"))
-    if queue_size is not None:
-        env["QA_BOT_QUEUE_SIZE"] = str(queue_size)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    log_path = data_dir.parent / f"app-{port}.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}/"
-        try:
-            try:
-                wait_for_http(url, timeout=timeout, process=process)
-            except (RuntimeError, TimeoutError) as exc:
-                tail = log_path.read_text()[-3000:]
-                raise RuntimeError(f"the app did not start ({exc}); log:\n{tail}") from None
-            yield App(url, process.pid, log_path)
-        finally:
-            stop_process(process)
+    extra = {} if queue_size is None else {"QA_BOT_QUEUE_SIZE": str(queue_size)}
+    with app_server(data_dir, embedder=embedder, timeout=timeout, extra_env=extra) as (url, process, log):
+        yield App(url, process.pid, log)
 
 
 @dataclass

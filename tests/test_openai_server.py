@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -30,7 +29,7 @@ from qa_bot.config import Settings
 from qa_bot.errors import LLMError
 from qa_bot.llm import OpenAICompatibleLLM
 
-from .process_support import free_port, stop_process, wait_for_http
+from .process_support import free_port, served
 
 QUESTION = "Who chaired the summit?"
 TIMEOUT = 1.0
@@ -196,26 +195,13 @@ def llama_server(tmp_path_factory):
     from qa_bot.llm import smollm2_path
 
     port = free_port()
-    # A file, not a pipe: llama.cpp logs ~200 KB while loading, which would fill
-    # a pipe nobody reads and freeze the server.
-    log = tmp_path_factory.mktemp("llama-server") / "server.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path()),
-             "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port),
-             "--n_ctx", "2048", "--n_threads", "1"],
-            stdout=sink, stderr=subprocess.STDOUT,
-        )
     base = f"http://127.0.0.1:{port}/v1"
-    try:
-        try:
-            wait_for_http(f"{base}/models", timeout=120, process=process)
-        except (RuntimeError, TimeoutError) as exc:
-            tail = log.read_text(errors="replace")[-2000:]
-            pytest.fail(f"llama_cpp.server did not start ({exc}): {tail}")
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path()),
+               "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port),
+               "--n_ctx", "2048", "--n_threads", "1"]
+    with served(command, ready_url=f"{base}/models", timeout=120,
+                log_path=tmp_path_factory.mktemp("llama-server") / "server.log"):
         yield base
-    finally:
-        stop_process(process)
 
 
 @pytest.mark.slow

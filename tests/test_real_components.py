@@ -18,7 +18,7 @@ from qa_bot.chain import Engine
 from qa_bot.config import Settings
 
 from .conftest import ARTICLE
-from .process_support import free_port, stop_process, wait_for_http
+from .process_support import free_port, served
 
 pytestmark = pytest.mark.slow
 ARTICLE_TEXT = ARTICLE.read_text(encoding="utf-8")
@@ -73,23 +73,12 @@ def chroma_server(tmp_path):
     """A real Chroma server (`chroma run`) on a free loopback port."""
     exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
     port = free_port()
-    log_path = tmp_path / "chroma.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [exe, "run", "--path", str(tmp_path / "chroma-data"), "--host", "127.0.0.1",
-             "--port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        try:
-            wait_for_http(f"{url}/api/v2/heartbeat", timeout=60, process=proc)
-        except (RuntimeError, TimeoutError) as exc:
-            tail = log_path.read_text()
-            raise RuntimeError(f"chroma server did not start ({exc}): {tail}") from None
+    command = [exe, "run", "--path", str(tmp_path / "chroma-data"), "--host", "127.0.0.1",
+               "--port", str(port)]
+    with served(command, ready_url=f"{url}/api/v2/heartbeat", log_path=tmp_path / "chroma.log",
+                timeout=60, stop_timeout=10):
         yield url
-    finally:
-        stop_process(proc, timeout=10)
 
 
 def test_server_mode_indexes_and_answers(chroma_server, isolated_data_dir):

@@ -18,7 +18,7 @@ from pathlib import Path
 from qa_bot.answerers import Answerer, passages_for, source_for
 from qa_bot.types import Answer
 
-from .process_support import free_port, stop_process, wait_for_http
+from .process_support import free_port, served
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,9 +44,9 @@ class ScriptedAnswerer(Answerer):
 
 
 @contextlib.contextmanager
-def running_app(data_dir: Path, *, embedder: str = "minilm", timeout: float = 180.0,
-                extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """``python app.py`` on a free loopback port; yields its URL, then stops it."""
+def app_server(data_dir: Path, *, embedder: str = "minilm", timeout: float = 180.0,
+               extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen, Path]]:
+    """``python app.py`` on a free loopback port; yields (URL, process, log path), then stops it."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
     env.update(QA_BOT_DATA_DIR=str(data_dir), QA_BOT_EMBEDDER=embedder, QA_BOT_PORT=str(port),
@@ -55,16 +55,15 @@ def running_app(data_dir: Path, *, embedder: str = "minilm", timeout: float = 18
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     log_path = data_dir.parent / f"app-{port}.log"
     data_dir.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}/"
-        try:
-            try:
-                wait_for_http(url, timeout=timeout, process=process)
-            except (RuntimeError, TimeoutError) as exc:
-                tail = log_path.read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"{exc}; app log:\n{tail}") from None
-            yield url
-        finally:
-            stop_process(process, timeout=15)
+    url = f"http://127.0.0.1:{port}/"
+    with served([sys.executable, str(ROOT / "app.py")], ready_url=url, log_path=log_path,
+                timeout=timeout, stop_timeout=15, cwd=ROOT, env=env) as process:
+        yield url, process, log_path
+
+
+@contextlib.contextmanager
+def running_app(data_dir: Path, *, embedder: str = "minilm", timeout: float = 180.0,
+                extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """``python app.py`` on a free loopback port; yields its URL, then stops it."""
+    with app_server(data_dir, embedder=embedder, timeout=timeout, extra_env=extra_env) as (url, _, _):
+        yield url
