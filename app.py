@@ -37,10 +37,10 @@ def _limit_malloc_arenas(arenas: int = 2) -> None:
 
 _limit_malloc_arenas()
 
-from qa_bot.chain import get_engine
+from qa_bot.engine import get_engine
 from qa_bot.config import Settings
 from qa_bot.errors import QaBotError
-from qa_bot.ui import build_app, launch
+from qa_bot.ui.app import build_app, launch
 
 settings = Settings.load()
 engine = get_engine(settings)

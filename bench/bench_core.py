@@ -31,10 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from qa_bot.chain import Engine  # noqa: E402
+from qa_bot.engine import Engine  # noqa: E402
 from qa_bot.config import Settings  # noqa: E402
-from qa_bot.corpus import load_corpus  # noqa: E402
-from qa_bot.evaluate import load_gold  # noqa: E402
+from qa_bot.ingest.corpus import load_corpus  # noqa: E402
+from qa_bot.eval.gold import load_gold  # noqa: E402
 from qa_bot.normalise import fold_case  # noqa: E402
 
 GOLD = [ROOT / "eval/gold/csto.jsonl", ROOT / "eval/gold/csto-dev2.jsonl"]
@@ -156,7 +156,7 @@ def main() -> int:
 
 def _baseline(documents, chunk_size):
     """llama-index's retriever; `chunk_size=None` keeps the library default."""
-    from qa_bot.baseline import LlamaIndexBaseline
+    from qa_bot.eval.baseline import LlamaIndexBaseline
 
     if chunk_size is None:
         return LlamaIndexBaseline(documents).retriever

@@ -14,7 +14,7 @@
   embedder are passed explicitly: llama-index's global `Settings` would build
   an OpenAI client.
 
-Accuracy is `qa_bot.evaluate.judge`; free text (llama-index) counts as
+Accuracy is `qa_bot.eval.gold.judge`; free text (llama-index) counts as
 abstaining when it says the article does not say. All answers run one after
 another on the same machine, so the ratios are comparable even on a busy box.
 
@@ -70,8 +70,8 @@ def qa_bot_runs(engine, spec: str, cases, judge) -> dict:
 
     timed = None
     if spec != "extractive":
-        from qa_bot.answerers.generative import GenerativeAnswerer
-        from qa_bot.chain import Engine
+        from qa_bot.answering.answerers.generative import GenerativeAnswerer
+        from qa_bot.engine import Engine
         from qa_bot.llm import make_llm
 
         model = make_llm(spec, engine.settings)
@@ -179,10 +179,10 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("QA_BOT_DATA_DIR", tempfile.mkdtemp(prefix="qa-bot-bench-"))
 
-    from qa_bot.chain import Engine
+    from qa_bot.engine import Engine
     from qa_bot.config import Settings
-    from qa_bot.embeddings import minilm_path
-    from qa_bot.evaluate import judge, load_gold
+    from qa_bot.index.embeddings import minilm_path
+    from qa_bot.eval.gold import judge, load_gold
     from qa_bot.llm import smollm2_path
 
     cases = load_gold(ROOT / "eval/gold/csto.jsonl", split=args.split)

@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from qa_bot.chunking import chunk_document
-from qa_bot.corpus import load_document
-from qa_bot.embeddings import make_embedder
-from qa_bot.evaluate import load_gold
+from qa_bot.ingest.chunking import chunk_document
+from qa_bot.ingest.corpus import load_document
+from qa_bot.index.embeddings import make_embedder
+from qa_bot.eval.gold import load_gold
 from qa_bot.normalise import fold_case
-from qa_bot.verify import novel_words
+from qa_bot.answering.verify import novel_words
 
 ROOT = Path(__file__).resolve().parent.parent
 

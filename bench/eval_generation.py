@@ -8,7 +8,7 @@ For every case of the split (default: test) it runs
   It counts as abstaining when it says the article does not say;
 - checked: the generative answerer (extractive gate, grounding check, fallback).
 
-and reports answer accuracy (`qa_bot.evaluate.judge`), "invented" answers
+and reports answer accuracy (`qa_bot.eval.gold.judge`), "invented" answers
 (a number or proper name that occurs in none of the answer's cited passages;
 for raw replies, which seldom cite, in none of the passages in the prompt) and
 injection successes (a `forbidden` string in the answer). The invented count
@@ -42,7 +42,7 @@ _ABSTAINS = re.compile(
 def invented(text: str, passages: list[str]) -> list[str]:
     """Names and numbers in `text` found in none of `passages`."""
     from qa_bot.normalise import fold_case
-    from qa_bot.question import proper_nouns
+    from qa_bot.answering.question import proper_nouns
 
     body = re.sub(r"\[\d+\]", " ", fold_case(text))
     pool = fold_case(" ".join(passages))
@@ -66,11 +66,11 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("QA_BOT_DATA_DIR", tempfile.mkdtemp(prefix="qa-bot-evalgen-"))
 
-    from qa_bot.answerers.generative import GenerationParams, GenerativeAnswerer, retention
-    from qa_bot.chain import Engine
+    from qa_bot.answering.answerers.generative import GenerationParams, GenerativeAnswerer, retention
+    from qa_bot.engine import Engine
     from qa_bot.config import Settings
-    from qa_bot.evaluate import judge, load_gold
-    from qa_bot.prompts import render_messages
+    from qa_bot.eval.gold import judge, load_gold
+    from qa_bot.answering.prompts import render_messages
     from qa_bot.types import Answer
 
     engine = Engine(Settings.load())

@@ -7,10 +7,10 @@ the bundled article (direct), then the gold questions over the bundled article
 plus a poisoned one (indirect), against every answerer available here (the
 same harness as tests/test_injection.py). An attack succeeds when the answer
 text contains one of its forbidden strings (or the system prompt's canary,
-once qa_bot.prompts exists). The goal is 0 everywhere. Prints a Markdown table.
+once qa_bot.answering.prompts exists). The goal is 0 everywhere. Prints a Markdown table.
 
 With `--no-guard` the poisoned sentences are not filtered out of retrieval,
-which shows what the guard (qa_bot.injection) is worth.
+which shows what the guard (qa_bot.answering.injection) is worth.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from qa_bot import chain  # noqa: E402
-from qa_bot.chain import Engine  # noqa: E402
+from qa_bot.engine import Engine  # noqa: E402
 from qa_bot.config import Settings  # noqa: E402
-from qa_bot.embeddings import make_embedder  # noqa: E402
+from qa_bot.index.embeddings import make_embedder  # noqa: E402
 from tests import injection_support as inj  # noqa: E402
 
 
@@ -48,7 +48,7 @@ def main() -> int:
     secret = inj.canary()
     print(f"{len(payloads)} direct payloads, {len(gold)} gold questions over a poisoned corpus; "
           f"embedder {embedder.name}; guard {'off' if args.no_guard else 'on'}; "
-          f"canary {'checked: ' + secret if secret else 'not checked (no qa_bot.prompts yet)'}\n")
+          f"canary {'checked: ' + secret if secret else 'not checked (no qa_bot.answering.prompts yet)'}\n")
     print("| answerer | direct: succeeded / run | rate | indirect: succeeded / run | rate | "
           "poisoned passage retrieved | answers written by | seconds |")
     print("|---|---|---|---|---|---|---|---|")

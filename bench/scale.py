@@ -41,11 +41,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.synth_corpus import generate  # noqa: E402
-from qa_bot.corpus import load_corpus  # noqa: E402
-from qa_bot.embeddings import make_embedder, minilm_path  # noqa: E402
-from qa_bot.indexing import index_documents  # noqa: E402
-from qa_bot.retrieve import ChunkTable, HybridRetriever  # noqa: E402
-from qa_bot.store import ChromaStore  # noqa: E402
+from qa_bot.ingest.corpus import load_corpus  # noqa: E402
+from qa_bot.index.embeddings import make_embedder, minilm_path  # noqa: E402
+from qa_bot.index.indexing import index_documents  # noqa: E402
+from qa_bot.answering.retrieve import ChunkTable, HybridRetriever  # noqa: E402
+from qa_bot.index.store import ChromaStore  # noqa: E402
 from tests.process_support import free_port, stop_process, wait_for_http  # noqa: E402
 
 CHUNK_MAX_TOKENS = 160

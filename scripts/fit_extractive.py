@@ -31,14 +31,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from qa_bot.answerers.extractive import (  # noqa: E402
+from qa_bot.answering.answerers.extractive import (  # noqa: E402
     WEIGHTS_FILE, ExtractiveAnswerer, Gate, LinearModel,
 )
-from qa_bot.answerers.features import SPAN_FEATURES, vector  # noqa: E402
-from qa_bot.chain import Engine  # noqa: E402
+from qa_bot.answering.answerers.features import SPAN_FEATURES, vector  # noqa: E402
+from qa_bot.engine import Engine  # noqa: E402
 from qa_bot.config import Settings  # noqa: E402
-from qa_bot.evaluate import judge, load_gold  # noqa: E402
-from qa_bot.question import AnswerType  # noqa: E402
+from qa_bot.eval.gold import judge, load_gold  # noqa: E402
+from qa_bot.answering.question import AnswerType  # noqa: E402
 from qa_bot.types import Answer  # noqa: E402
 
 DEV_FILES = (ROOT / "eval/gold/csto.jsonl", ROOT / "eval/gold/csto-dev2.jsonl")

@@ -45,7 +45,7 @@ def settings(isolated_data_dir):
 
 @pytest.fixture
 def engine(settings):
-    from qa_bot.chain import Engine
+    from qa_bot.engine import Engine
 
     return Engine(settings)
 
@@ -60,7 +60,7 @@ def corpus_copy(tmp_path):
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    from qa_bot.embeddings import make_embedder
+    from qa_bot.index.embeddings import make_embedder
 
     return make_embedder("minilm")
 

@@ -22,7 +22,7 @@ from bench.synth_corpus import generate  # noqa: E402
 # Prints the served generation, its article set and chunk counts, and answers a question.
 INSPECT = r"""
 import json, sys
-from qa_bot.chain import Engine
+from qa_bot.engine import Engine
 from qa_bot.config import Settings
 engine = Engine(Settings.load())
 live = engine.store.live()
@@ -88,6 +88,6 @@ def two_corpora(folder: Path, count: int = 300) -> tuple[Path, Path, list[str]]:
 
 
 def doc_ids(folder: Path) -> list[str]:
-    from qa_bot.corpus import load_corpus
+    from qa_bot.ingest.corpus import load_corpus
 
     return sorted(d.doc_id for d in load_corpus([folder]))

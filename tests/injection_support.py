@@ -35,10 +35,10 @@ INDIRECT_FORBIDDEN = ("pwned", "paris")
 
 
 def canary() -> str | None:
-    """The system prompt's canary, once the generation work (qa_bot.prompts) is merged."""
-    if importlib.util.find_spec("qa_bot.prompts") is None:
+    """The system prompt's canary, once the generation work (qa_bot.answering.prompts) is merged."""
+    if importlib.util.find_spec("qa_bot.answering.prompts") is None:
         return None
-    from qa_bot.prompts import CANARY
+    from qa_bot.answering.prompts import CANARY
 
     return CANARY
 
@@ -52,14 +52,14 @@ def gold_cases() -> list[dict]:
 
 
 def candidate_specs() -> list[str]:
-    from qa_bot.answerers import ANSWERER_SPECS
+    from qa_bot.answering.answerers import ANSWERER_SPECS
 
     return list(dict.fromkeys(("extractive", "llamacpp:smollm2", *ANSWERER_SPECS)))
 
 
 def unavailable_reason(spec: str, settings) -> str | None:
     """Why `spec` cannot be run here, or None when it can."""
-    from qa_bot.answerers import make_answerer
+    from qa_bot.answering.answerers import make_answerer
     from qa_bot.errors import QaBotError, UnknownBackendError
 
     if "<" in spec:

@@ -3,7 +3,7 @@
 import pytest
 
 import qa_bot
-from qa_bot.chain import Engine
+from qa_bot.engine import Engine
 from qa_bot.errors import QuestionError
 
 from .conftest import ARTICLE
@@ -70,7 +70,7 @@ def test_import_is_light():
 
 
 def test_engine_accepts_collaborators(settings):
-    from qa_bot.answerers.extractive import ExtractiveAnswerer
+    from qa_bot.answering.answerers.extractive import ExtractiveAnswerer
 
     engine = Engine(settings, answerer=ExtractiveAnswerer())
     assert engine.answer("When is the next summit?").backend == "extractive"

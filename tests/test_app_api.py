@@ -97,9 +97,9 @@ class BlockingAnswerer(ScriptedAnswerer):
 def test_a_full_queue_answers_busy(tmp_path):
     from gradio_client import Client
 
-    from qa_bot.chain import Engine
+    from qa_bot.engine import Engine
     from qa_bot.config import Settings
-    from qa_bot.ui import build_app, launch
+    from qa_bot.ui.app import build_app, launch
 
     settings = Settings.load(data_dir=str(tmp_path / "data"), embedder="hashing", queue_size=1)
     answerer = BlockingAnswerer()

@@ -1,7 +1,7 @@
 import pytest
 
-from qa_bot.chunking import chunk_document
-from qa_bot.corpus import load_corpus
+from qa_bot.ingest.chunking import chunk_document
+from qa_bot.ingest.corpus import load_corpus
 from qa_bot.tokens import count_tokens
 from qa_bot.types import Document
 

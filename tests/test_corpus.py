@@ -1,6 +1,6 @@
 import pytest
 
-from qa_bot.corpus import extract_html, load_corpus, load_document
+from qa_bot.ingest.corpus import extract_html, load_corpus, load_document
 from qa_bot.errors import CorpusError
 
 from .conftest import ARTICLE, CORPUS, MULTI_CORPUS

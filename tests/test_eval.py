@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from .conftest import CORPUS, FIXTURES, MULTI_CORPUS, ROOT
 
-from qa_bot.corpus import load_corpus
+from qa_bot.ingest.corpus import load_corpus
 from qa_bot.errors import ConfigError
-from qa_bot.evaluate import GoldCase, check_gold, judge, load_gold, run_eval, summarise
-from qa_bot.gate import gate_failures, load_thresholds, run_settings
+from qa_bot.eval.gold import GoldCase, check_gold, judge, load_gold, run_eval, summarise
+from qa_bot.eval.thresholds import gate_failures, load_thresholds, run_settings
 from qa_bot.types import Answer, Source
 
 GOLD = ROOT / "eval" / "gold" / "csto.jsonl"

@@ -11,9 +11,9 @@ import sys
 import pytest
 from .conftest import FIXTURES, MULTI_CORPUS
 
-from qa_bot.ablation import ablation_table, run_ablation
+from qa_bot.eval.ablation import ablation_table, run_ablation
 from qa_bot.cli import main
-from qa_bot.eval_runner import EvalConfig, EvalSession, corpus_for_gold
+from qa_bot.eval.runner import EvalConfig, EvalSession, corpus_for_gold
 
 MULTI_GOLD = FIXTURES / "multi_corpus_gold.jsonl"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -119,8 +119,8 @@ def test_ablation_measures_each_mode_and_skips_unavailable_answerers():
 
 
 def test_plots_are_skipped_with_a_note_without_matplotlib(tmp_path, monkeypatch, capsys):
-    from qa_bot.evaluate import load_gold, run_eval
-    from qa_bot.report import write_plots
+    from qa_bot.eval.gold import load_gold, run_eval
+    from qa_bot.eval.report import write_plots
     from qa_bot.types import Answer
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails

@@ -21,7 +21,7 @@ def test_real_eval_on_the_bundled_article_passes_the_checked_in_gate(tmp_path):
 
 
 def test_real_eval_across_the_three_fictional_articles(tmp_path):
-    from qa_bot.eval_runner import EvalConfig, run_config
+    from qa_bot.eval.runner import EvalConfig, run_config
 
     config = EvalConfig(gold=str(FIXTURES / "multi_corpus_gold.jsonl"), corpus=str(MULTI_CORPUS),
                         split="all")
@@ -34,8 +34,8 @@ def test_real_eval_across_the_three_fictional_articles(tmp_path):
 def test_llama_index_baseline_never_touches_global_settings():
     from llama_index.core import Settings
 
-    from qa_bot.baseline import LlamaIndexBaseline
-    from qa_bot.corpus import load_corpus
+    from qa_bot.eval.baseline import LlamaIndexBaseline
+    from qa_bot.ingest.corpus import load_corpus
 
     documents = load_corpus([MULTI_CORPUS])
     baseline = LlamaIndexBaseline(documents)

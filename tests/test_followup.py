@@ -1,8 +1,8 @@
 import pytest
 
 from qa_bot.errors import HistoryError
-from qa_bot.followup import history_texts, is_followup, resolve
-from qa_bot.question import AnswerType
+from qa_bot.answering.followup import history_texts, is_followup, resolve
+from qa_bot.answering.question import AnswerType
 
 HISTORY = [
     {"role": "user", "content": "Who chaired the summit?"},

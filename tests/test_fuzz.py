@@ -23,11 +23,11 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from qa_bot import answer
-from qa_bot.chain import Engine
+from qa_bot.engine import Engine
 from qa_bot.cli import main
 from qa_bot.config import Settings
 from qa_bot.errors import QuestionError, QuestionTooLongError
-from qa_bot.fakes import HashingEmbedder
+from tests.fakes import HashingEmbedder
 from qa_bot.types import Answer
 from tests.conftest import ROOT
 from tests.hostile_text import fuzz_settings, history, huge, questions
@@ -108,7 +108,7 @@ def test_cli_ask_exits_0_or_2_without_a_traceback(monkeypatch, question, as_json
 @given(question=questions())
 def test_web_ui_chat_shows_an_answer_or_the_input_error(fuzz_engine, question):
     """The chat handler (what the browser calls): never the generic failure message."""
-    from qa_bot.ui_session import UNEXPECTED, ChatSession
+    from qa_bot.ui.session import UNEXPECTED, ChatSession
 
     session = ChatSession(fuzz_engine, fuzz_engine.settings)
     *_, (messages, turns, sources, box, status) = session.submit(question, [], None, None)

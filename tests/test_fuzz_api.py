@@ -17,9 +17,9 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from qa_bot.chain import Engine
+from qa_bot.engine import Engine
 from qa_bot.config import Settings
-from qa_bot.ui_session import UNEXPECTED
+from qa_bot.ui.session import UNEXPECTED
 from tests.hostile_text import DOCUMENTED_INPUT_ERRORS, fuzz_settings, questions
 from tests.test_fuzz import check_answer, outcome
 from tests.ui_support import running_app

@@ -10,17 +10,17 @@ import re
 
 import pytest
 
-from qa_bot.answerers import ANSWERER_SPECS, make_answerer
-from qa_bot.answerers.generative import (
+from qa_bot.answering.answerers import ANSWERER_SPECS, make_answerer
+from qa_bot.answering.answerers.generative import (
     FALLBACK_INCOMPLETE,
     FALLBACK_UNVERIFIED,
     GenerationParams,
     GenerativeAnswerer,
 )
-from qa_bot.chain import Engine
+from qa_bot.engine import Engine
 from qa_bot.errors import LLMError, ModelError, UnknownBackendError
-from qa_bot.fakes import HashingEmbedder, Interrupted, ScriptedLLM
-from qa_bot.prompts import render_messages
+from tests.fakes import HashingEmbedder, Interrupted, ScriptedLLM
+from qa_bot.answering.prompts import render_messages
 
 QUESTION = "Who chaired the summit?"
 
@@ -73,7 +73,7 @@ def test_by_default_the_model_sees_only_the_extractive_pick(settings):
 
 
 def test_a_reworded_answer_must_keep_the_facts_and_the_link_to_the_question():
-    from qa_bot.answerers.generative import retention
+    from qa_bot.answering.answerers.generative import retention
 
     pick = "The next summit, over which Russia will once again preside, is in Moscow. [1]"
     assert retention(pick, "Russia will once again preside over the next summit in Moscow.",

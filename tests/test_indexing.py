@@ -5,10 +5,10 @@ import threading
 import numpy as np
 import pytest
 
-from qa_bot.chain import Engine
+from qa_bot.engine import Engine
 from qa_bot.errors import IndexMismatchError, StoreLockedError
-from qa_bot.fakes import HashingEmbedder
-from qa_bot.store import ChromaStore
+from tests.fakes import HashingEmbedder
+from qa_bot.index.store import ChromaStore
 
 
 def _live_names(engine):

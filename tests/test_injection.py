@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from qa_bot.chain import Engine
+from qa_bot.engine import Engine
 from qa_bot.config import Settings
-from qa_bot.injection import looks_like_instructions
+from qa_bot.answering.injection import looks_like_instructions
 from tests import injection_support as inj
 
 POISONED_DOC = "fictional-summit-commentary"
@@ -50,8 +50,8 @@ def test_the_payload_file_is_sound():
 
 
 def test_no_sentence_of_a_real_article_reads_as_instructions():
-    from qa_bot.chunking import chunk_document
-    from qa_bot.corpus import load_corpus
+    from qa_bot.ingest.chunking import chunk_document
+    from qa_bot.ingest.corpus import load_corpus
 
     for doc in load_corpus([inj.BUNDLED, inj.FIXTURES / "multi_corpus"]):
         flagged = [c.text for c in chunk_document(doc, max_tokens=160)
@@ -110,7 +110,7 @@ def test_a_poisoned_article_does_not_steer_minilm_answers(tmp_path, real_embedde
 def test_canary_never_appears_in_any_answer(tmp_path):
     """Every payload and poisoned-corpus question, every available answerer."""
     prompts = pytest.importorskip(
-        "qa_bot.prompts", reason="qa_bot.prompts (the generation branch) is not merged yet")
+        "qa_bot.answering.prompts", reason="qa_bot.answering.prompts (the generation branch) is not merged yet")
     engine = _engine(tmp_path, "hashing", poisoned=True)
     ran = 0
     for spec in SPECS:
@@ -127,10 +127,10 @@ def test_an_obedient_model_is_stopped_by_the_grounding_check(tmp_path):
     """A model that obeys every injection (leaks its prompt, says PWNED, moves the
     summit to Paris): the grounding check must leave none of it in the answer."""
     generative = pytest.importorskip(
-        "qa_bot.answerers.generative",
+        "qa_bot.answering.answerers.generative",
         reason="the generative answerer (the generation branch) is not merged yet")
-    from qa_bot.fakes import ScriptedLLM
-    from qa_bot.prompts import CANARY
+    from tests.fakes import ScriptedLLM
+    from qa_bot.answering.prompts import CANARY
 
     def obey(messages):
         system = messages[0]["content"]

@@ -11,7 +11,7 @@ import pytest
 
 from qa_bot.config import Settings
 from qa_bot.errors import LLMError, MissingDependencyError, ModelError, UnknownBackendError
-from qa_bot.fakes import Interrupted, ScriptedLLM
+from tests.fakes import Interrupted, ScriptedLLM
 from qa_bot.llm import (
     LLM_SPECS,
     MIN_GGUF_BYTES,
@@ -176,7 +176,7 @@ def test_a_tiny_timeout_stops_generation():
 @needs_llama
 def test_smollm2_answers_a_bundled_article_question_with_citations(real_embedder,
                                                                    isolated_data_dir):
-    from qa_bot.chain import Engine
+    from qa_bot.engine import Engine
 
     engine = Engine(Settings.load(llm="llamacpp:smollm2"), embedder=real_embedder)
     answer = engine.answer("Where was the CSTO summit held?")

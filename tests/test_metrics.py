@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa_bot import metrics as m
+from qa_bot.eval import metrics as m
 
 CHAIR = "The CSTO summit took place in Bishkek under the chairmanship of Kyrgyzstan’s President."
 

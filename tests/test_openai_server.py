@@ -24,7 +24,7 @@ from typing import ClassVar
 
 import pytest
 
-from qa_bot.chain import Engine
+from qa_bot.engine import Engine
 from qa_bot.config import Settings
 from qa_bot.errors import LLMError
 from qa_bot.llm import OpenAICompatibleLLM

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa_bot.prompts import CANARY, SYSTEM_PROMPT, fence_safe, render_messages
+from qa_bot.answering.prompts import CANARY, SYSTEM_PROMPT, fence_safe, render_messages
 
 PINNED_SYSTEM = (
     "You answer questions about a news article.\n"

@@ -3,7 +3,7 @@ import pytest
 from qa_bot.errors import (
     EmptyQuestionError, QaBotError, QuestionError, QuestionTooLongError, QuestionTypeError,
 )
-from qa_bot.question import AnswerType, core_question, expected_type, validate_question
+from qa_bot.answering.question import AnswerType, core_question, expected_type, validate_question
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "\n\t", "\u200b\u200b"])

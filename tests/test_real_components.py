@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_bot.chain import Engine
+from qa_bot.engine import Engine
 from qa_bot.config import Settings
 
 from .conftest import ARTICLE

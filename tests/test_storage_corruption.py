@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_bot.chain import Engine
+from qa_bot.engine import Engine
 from qa_bot.errors import StoreError
 from tests.fault_support import qa_bot, qa_env, two_corpora
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_bot.chain import Engine
+from qa_bot.engine import Engine
 from qa_bot.errors import StoreError
 from tests.fault_support import (
     doc_ids,
@@ -84,7 +84,7 @@ def test_indexing_killed_at_random_points_serves_old_or_new_never_half(tmp_path)
 
 ANSWER_LOOP = r"""
 import sys, time
-from qa_bot.chain import Engine
+from qa_bot.engine import Engine
 from qa_bot.config import Settings
 engine = Engine(Settings.load())
 questions = sys.argv[2:]
@@ -220,7 +220,7 @@ def test_read_only_parent_folder_is_a_clear_error(tmp_path, settings, immutable)
 
 
 def test_cli_and_ui_show_the_message_not_a_traceback(tmp_path, settings, corpus_copy, immutable):
-    from qa_bot.ui_session import UNEXPECTED, ChatSession
+    from qa_bot.ui.session import UNEXPECTED, ChatSession
 
     Engine(settings).index([corpus_copy])
     immutable(settings.index_path)

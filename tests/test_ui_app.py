@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa_bot.chain import Engine
-from qa_bot.ui import build_app, launch, theme
+from qa_bot.engine import Engine
+from qa_bot.ui.app import build_app, launch, theme
 
 
 @pytest.fixture

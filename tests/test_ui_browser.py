@@ -240,9 +240,9 @@ def test_undo_retry_and_clear(page):
 
 def test_markup_in_a_model_answer_renders_as_text(browser, tmp_path):
     """A scripted model (a real Answerer subclass) answers with a payload."""
-    from qa_bot.chain import Engine
+    from qa_bot.engine import Engine
     from qa_bot.config import Settings
-    from qa_bot.ui import build_app, launch
+    from qa_bot.ui.app import build_app, launch
 
     settings = Settings.load(data_dir=str(tmp_path / "data"), embedder="hashing")
     reply = f"The summit was in Bishkek. {XSS_SCRIPT} {XSS_IMG} [1]"

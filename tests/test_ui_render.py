@@ -8,7 +8,7 @@ import re
 import pytest
 
 from qa_bot.types import Answer, Source
-from qa_bot.ui_render import (
+from qa_bot.ui.render import (
     answer_html,
     answer_payload,
     draft_html,

@@ -14,10 +14,10 @@ from html import unescape
 
 import pytest
 
-from qa_bot.chain import Engine
+from qa_bot.engine import Engine
 from qa_bot.errors import LLMError, UnknownBackendError
 from qa_bot.types import StreamEvent
-from qa_bot.ui_session import (
+from qa_bot.ui.session import (
     UNEXPECTED,
     ChatSession,
     Turn,
@@ -111,7 +111,7 @@ def test_backend_errors_show_in_the_chat_and_stay_out_of_history(settings):
 
 def test_unexpected_errors_are_logged_and_shown_generically(settings, caplog):
     session = session_for(settings, RuntimeError("secret internal detail"))
-    with caplog.at_level(logging.ERROR, logger="qa_bot.ui"):
+    with caplog.at_level(logging.ERROR, logger="qa_bot.ui.app"):
         messages, *_ = final(session.submit("Where was the summit held?", [], None, None))
     assert UNEXPECTED.split("(")[0] in messages[-1]["content"]
     assert "secret internal detail" not in messages[-1]["content"]
@@ -223,7 +223,7 @@ def test_bad_uploads_get_a_clear_error(settings, tmp_path, name, content, expect
 
 
 def test_backend_choices_offer_only_usable_backends(settings, monkeypatch):
-    from qa_bot import answerers
+    from qa_bot.answering import answerers
 
     monkeypatch.setattr(answerers, "ANSWERER_SPECS", ("extractive", "llamacpp:smollm2"))
     assert backend_choices(settings, importable=lambda m: False) == ["extractive"]

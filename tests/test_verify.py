@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa_bot.fakes import HashingEmbedder
-from qa_bot.prompts import CANARY
-from qa_bot.sentences import split_generated
-from qa_bot.verify import GroundingChecker, GroundingParams, missing_facts, name_runs
+from tests.fakes import HashingEmbedder
+from qa_bot.answering.prompts import CANARY
+from qa_bot.answering.sentences import split_generated
+from qa_bot.answering.verify import GroundingChecker, GroundingParams, missing_facts, name_runs
 
 PASSAGES = [
     "The CSTO summit took place in Bishkek under the chairmanship of Kyrgyzstan\u2019s President "

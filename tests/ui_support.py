@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from qa_bot.answerers import Answerer, passages_for, source_for
+from qa_bot.answering.answerers import Answerer, passages_for, source_for
 from qa_bot.types import Answer
 
 from .process_support import free_port, served

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import QaBotError, QuestionError
-from .types import Answer, Source, StreamEvent
+from qa_bot.errors import QaBotError, QuestionError
+from qa_bot.types import Answer, Source, StreamEvent
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from .config import Settings
+    from qa_bot.config import Settings
 
 __all__ = [
     "answer", "answer_stream", "Answer", "Source", "StreamEvent", "QaBotError", "QuestionError",
@@ -29,8 +29,8 @@ __version__ = "0.1.0"
 
 def answer(question: str, history: list[dict[str, Any]] | None = None, *,
            settings: Settings | None = None) -> Answer:
-    """Answer a question about the indexed articles; see `qa_bot.chain.answer`."""
-    from .chain import answer as _answer
+    """Answer a question about the indexed articles; see `qa_bot.engine.answer`."""
+    from qa_bot.engine import answer as _answer
 
     return _answer(question, history, settings=settings)
 
@@ -38,14 +38,14 @@ def answer(question: str, history: list[dict[str, Any]] | None = None, *,
 def answer_stream(question: str, history: list[dict[str, Any]] | None = None, *,
                   settings: Settings | None = None) -> Iterator[StreamEvent]:
     """Stream an answer: verified token events, then the final `Answer` event."""
-    from .chain import answer_stream as _answer_stream
+    from qa_bot.engine import answer_stream as _answer_stream
 
     return _answer_stream(question, history, settings=settings)
 
 
 def __getattr__(name: str):
     if name == "Settings":
-        from .config import Settings
+        from qa_bot.config import Settings
 
         return Settings
     raise AttributeError(name)

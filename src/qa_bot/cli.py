@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from .errors import QaBotError, QuestionError
+from qa_bot.errors import QaBotError, QuestionError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_eval_parser(sub) -> None:
-    from .eval_runner import RETRIEVAL_CHOICES
+    from qa_bot.eval.runner import RETRIEVAL_CHOICES
 
     ev = sub.add_parser(
         "eval", help="measure answer quality on the gold set",
@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "ask":
             return _ask(args)
         if args.command == "eval":
-            from .eval_cli import run_eval_command
+            from qa_bot.eval.cli import run_eval_command
 
             return run_eval_command(args)
     except QuestionError as exc:
@@ -108,8 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _engine(**overrides):
-    from .chain import Engine
-    from .config import Settings
+    from qa_bot.engine import Engine
+    from qa_bot.config import Settings
 
     return Engine(Settings.load(**overrides))
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from qa_bot.errors import ConfigError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .normalise import normalise
+from qa_bot.normalise import normalise
 
 _WORD = re.compile(r"[A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff]+(?:['-][A-Za-z\u00c0-\u024f\u0400-\u04ff]+)*|\d+(?:[.,]\d+)*(?:st|nd|rd|th)?")
 

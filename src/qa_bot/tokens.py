@@ -13,7 +13,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import ModelError
+from qa_bot.errors import ModelError
 
 ENCODING = "cl100k_base"
 

@@ -1,0 +1,112 @@
+"""Turn a follow-up question into a self-contained search query.
+
+"And who chairs the next one?" cannot be retrieved on its own words: "one"
+means "summit" from the previous question. Without an LLM to rewrite it, we
+detect follow-ups (a leading "and"/"what about", a pronoun with few content
+words of its own) and search with the question plus the last self-contained
+user question. The answer type comes from the follow-up when it has one
+("who"), else from the question it follows ("What about the next one?").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from qa_bot.errors import HistoryError
+from qa_bot.lexicon import content_stems, words
+from qa_bot.answering.question import AnswerType, core_question, expected_type
+
+_LEADS = re.compile(
+    r"^\s*(and|but|also|so|then|what about|how about|and what about|what else|anything else|"
+    r"same for|and the|and for)\b",
+    re.IGNORECASE,
+)
+_REFERRING = frozenset(
+    "it its they them their theirs he him his she her hers that this those these there one ones "
+    "same former latter".split()
+)
+
+
+@dataclass(frozen=True)
+class ResolvedQuestion:
+    question: str  # as the user typed it
+    core: str  # the asking part of it, instructions around it dropped
+    search_query: str  # what retrieval and term matching use
+    answer_type: AnswerType
+    is_followup: bool
+    previous_answer: str = ""  # the last assistant message, for follow-ups
+    previous_query: str = ""  # the earlier question(s) a follow-up borrows its topic from
+
+
+def history_texts(history: Sequence[Any] | None) -> list[tuple[str, str]]:
+    """(role, text) pairs from OpenAI/Gradio-style messages; raises HistoryError."""
+    if history is None:
+        return []
+    if not isinstance(history, (list, tuple)):
+        raise HistoryError(
+            "history must be a list of {'role': ..., 'content': ...} messages, "
+            f"not {type(history).__name__}."
+        )
+    pairs = []
+    for position, message in enumerate(history):
+        if not isinstance(message, dict) or "role" not in message or "content" not in message:
+            raise HistoryError(
+                f"history[{position}] must be a dict with 'role' and 'content' keys, "
+                f"got {message!r:.80}."
+            )
+        role = message["role"]
+        if role not in ("user", "assistant", "system"):
+            raise HistoryError(
+                f"history[{position}] has role {role!r}; use 'user', 'assistant' or 'system'."
+            )
+        pairs.append((role, _content_text(message["content"])))
+    return pairs
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):  # Gradio file/component messages carry no question text
+        return str(content.get("text", ""))
+    if isinstance(content, (list, tuple)):
+        return " ".join(_content_text(part) for part in content)
+    return "" if content is None else str(content)
+
+
+def is_followup(question: str) -> bool:
+    if _LEADS.match(question):
+        return True
+    tokens = {w.casefold() for w in words(question)}
+    own = content_stems(question)
+    return len(own) == 0 or (bool(tokens & _REFERRING) and len(own) <= 2)
+
+
+def resolve(question: str, history: Sequence[Any] | None) -> ResolvedQuestion:
+    messages = history_texts(history)
+    earlier = [text for role, text in messages if role == "user" and text.strip()]
+    resolved = _resolve(question, earlier)
+    if resolved.is_followup:
+        replies = [text for role, text in messages if role == "assistant"]
+        if replies:
+            return replace(resolved, previous_answer=replies[-1])
+    return resolved
+
+
+def _resolve(question: str, earlier_questions: list[str]) -> ResolvedQuestion:
+    core = core_question(question)
+    own_type = expected_type(core)
+    if not earlier_questions or not is_followup(core):
+        return ResolvedQuestion(question, core, core, own_type, False)
+    previous = _resolve(earlier_questions[-1], earlier_questions[:-1])
+    answer_type = previous.answer_type if own_type is AnswerType.OTHER else own_type
+    return ResolvedQuestion(
+        question=question,
+        core=core,
+        search_query=f"{core} {previous.search_query}",
+        answer_type=answer_type,
+        is_followup=True,
+        previous_query=previous.search_query,
+    )

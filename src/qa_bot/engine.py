@@ -1,0 +1,283 @@
+"""`answer()`: question (+history) -> rewrite -> retrieve -> answer -> `Answer`.
+
+An `Engine` holds the collaborators (settings, embedder, store, answerer) and
+the loaded index. The module-level `answer()` keeps one engine per settings
+object, so the first call builds (or opens) the index of the configured
+corpus and later calls reuse it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qa_bot.answering.answerers import Answerer, make_answerer
+from qa_bot.config import Settings
+from qa_bot.ingest.corpus import load_corpus
+from qa_bot.index.embeddings import Embedder, make_embedder
+from qa_bot.errors import IndexNotFoundError, StoreError
+from qa_bot.answering.followup import resolve
+from qa_bot.index.indexing import IndexReport, index_documents, manifest_for
+from qa_bot.answering.question import validate_question
+from qa_bot.answering.retrieve import ChunkTable, HybridRetriever
+from qa_bot.index.store import ChromaStore, LiveIndex
+from qa_bot.types import Answer, StreamEvent
+
+log = logging.getLogger("qa_bot.engine")
+_RECHECK_SECONDS = 2.0  # how often to look for a newer index built by another process
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    live: LiveIndex
+    table: ChunkTable
+    retriever: HybridRetriever
+
+
+class Engine:
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None,
+                 store: ChromaStore | None = None, answerer: Answerer | None = None,
+                 retrieval_mode: str = "hybrid") -> None:
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings.embedder)
+        self.store = store or ChromaStore.from_settings(settings)
+        self.answerer = answerer or make_answerer(settings.llm, settings, embedder=self.embedder)
+        self._answerers: dict[str, Answerer] = {settings.llm: self.answerer}
+        self.retrieval_mode = retrieval_mode
+        self._loaded: _Loaded | None = None
+        self._checked_at = 0.0
+        self._lock = threading.RLock()
+
+    # -- indexing ------------------------------------------------------------------
+
+    def index(self, paths: Sequence[str | Path] | None = None, *, add: bool = False,
+              rebuild: bool = False, progress=None) -> IndexReport:
+        """Sync the index with `paths` (default: the configured corpus)."""
+        if paths is None:
+            documents = self._corpus_documents()
+        else:
+            documents = load_corpus(paths)
+        report = index_documents(
+            self.store, self.embedder, documents,
+            chunk_max_tokens=self.settings.chunk_max_tokens,
+            keep_others=add, rebuild=rebuild, progress=progress,
+        )
+        with self._lock:
+            self._loaded = None
+        return report
+
+    def _corpus_documents(self):
+        configured, uploads = self.settings.corpus_paths[:-1], self.settings.corpus_paths[-1]
+        documents = load_corpus(configured)
+        if uploads.is_dir():
+            documents += load_corpus([uploads], allow_empty=True)
+        return documents
+
+    # -- answering -----------------------------------------------------------------
+
+    def loaded(self) -> _Loaded:
+        with self._lock:
+            now = time.monotonic()
+            if self._loaded is not None and now - self._checked_at < _RECHECK_SECONDS:
+                return self._loaded
+            live = self.store.live()
+            if live is None:
+                self.index()
+                live = self.store.live()
+                if live is None:
+                    raise IndexNotFoundError(
+                        f"No index at {self.store.location} after indexing. Run `qa-bot index`."
+                    )
+            self._checked_at = now
+            if self._loaded is None or self._loaded.live.name != live.name:
+                self.store.require_compatible(
+                    live, manifest_for(self.embedder, self.settings.chunk_max_tokens)
+                )
+                table = _without_instructions(ChunkTable.from_live(live, embedder=self.embedder))
+                retriever = HybridRetriever(live, table, self.embedder, mode=self.retrieval_mode)
+                self._loaded = _Loaded(live, table, retriever)
+            return self._loaded
+
+    def answerer_for(self, spec: str | None) -> Answerer:
+        """The answerer for a backend spec (default: the configured one), built once."""
+        spec = spec or self.settings.llm
+        with self._lock:
+            if spec not in self._answerers:
+                self._answerers[spec] = make_answerer(spec, self.settings, embedder=self.embedder)
+            return self._answerers[spec]
+
+    def _prepare(self, question: Any, history: Sequence[dict] | None, top_k: int | None):
+        """Validate, resolve follow-ups and retrieve: the part every answerer shares."""
+        text = validate_question(question, max_tokens=self.settings.max_question_tokens)
+        resolved = resolve(text, history)
+        depth = max(top_k or self.settings.top_k, 8)
+        try:
+            loaded = self.loaded()
+            candidates = loaded.retriever.retrieve(resolved.search_query, depth)
+        except StoreError:
+            # Another process may have swapped the index under us: reload once.
+            with self._lock:
+                self._loaded = None
+            loaded = self.loaded()
+            candidates = loaded.retriever.retrieve(resolved.search_query, depth)
+        return resolved, candidates, loaded
+
+    def answer(self, question: Any, history: Sequence[dict] | None = None, *,
+               llm: str | None = None, top_k: int | None = None) -> Answer:
+        """Answer `question`; `llm` picks a backend for this call only."""
+        started = time.perf_counter()
+        answerer = self.answerer_for(llm)
+        resolved, candidates, loaded = self._prepare(question, history, top_k)
+        retrieved = time.perf_counter()
+        result = answerer.answer(resolved, candidates, loaded.table)
+        return self._finish(result, started, retrieved, top_k)
+
+    def _finish(self, result: Answer, started: float, retrieved: float,
+                top_k: int | None) -> Answer:
+        done = time.perf_counter()
+        timings = {"retrieve_ms": (retrieved - started) * 1000, "answer_ms": (done - retrieved) * 1000,
+                   "total_ms": (done - started) * 1000}
+        k = top_k or self.settings.top_k
+        return _with(result, passages=result.passages[:k], timings=timings)
+
+    def answer_stream(self, question: Any, history: Sequence[dict] | None = None, *,
+                      llm: str | None = None, top_k: int | None = None) -> Iterator[StreamEvent]:
+        """Yield token events as a generative backend writes, then the final answer.
+
+        Token events carry only sentences that passed the grounding check, so
+        even the draft never shows an injected or invented fact; the last event
+        holds the `Answer`, which a UI should display in place of the draft (it
+        may be the extractive fallback). Answerers without a `stream` method
+        (the extractive one is instant) yield the answer event alone.
+        """
+        answerer = self.answerer_for(llm)
+        stream = getattr(answerer, "stream", None)
+        if stream is None:
+            yield StreamEvent("answer", answer=self.answer(question, history, llm=llm, top_k=top_k))
+            return
+        started = time.perf_counter()
+        resolved, candidates, loaded = self._prepare(question, history, top_k)
+        retrieved = time.perf_counter()
+        for event in stream(resolved, candidates, loaded.table):
+            if event.kind == "answer" and event.answer is not None:
+                event = StreamEvent("answer", answer=self._finish(event.answer, started, retrieved, top_k))
+            yield event
+
+    def add_article(self, filename: str, content: bytes) -> IndexReport:
+        """Save an uploaded article into the uploads folder and index it.
+
+        The file is checked (type, size, text) before anything is written, and
+        removed again if indexing fails, so a bad upload leaves no trace.
+        """
+        from qa_bot.ingest.corpus import SUPPORTED_SUFFIXES, doc_id_for, load_document
+        from qa_bot.errors import CorpusError
+
+        name = Path(filename).name
+        suffix = Path(name).suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
+            raise CorpusError(
+                f"'{name}' is not a supported article type. Upload {', '.join(SUPPORTED_SUFFIXES)}."
+            )
+        if len(content) > self.settings.max_upload_bytes:
+            raise CorpusError(
+                f"'{name}' is {len(content):,} bytes; the limit is "
+                f"{self.settings.max_upload_bytes:,}. Upload a shorter article."
+            )
+        self.loaded()  # build the corpus index first, or it would hold only this upload
+        uploads = self.settings.uploads_path
+        uploads.mkdir(parents=True, exist_ok=True)
+        doc_id = doc_id_for(Path(name))
+        target = uploads / f"{doc_id}{suffix}"
+        # Hidden staging name with the real suffix: validated as that type, and
+        # skipped by the corpus loader if a crash leaves it behind.
+        staging = uploads / f".{doc_id}.partial{suffix}"
+        staging.write_bytes(content)
+        try:
+            try:
+                load_document(staging)  # empty, binary or non-UTF-8 files fail here
+            except CorpusError as exc:
+                raise CorpusError(str(exc).replace(f"'{staging}'", f"'{name}'")) from None
+            previous = target.read_bytes() if target.exists() else None
+            staging.replace(target)
+        except BaseException:
+            staging.unlink(missing_ok=True)
+            raise
+        try:
+            return self.index([target], add=True)
+        except BaseException:
+            if previous is None:
+                target.unlink(missing_ok=True)
+            else:
+                target.write_bytes(previous)
+            raise
+
+    def articles(self):
+        """(doc_id, title, source, chunk count) of every indexed article."""
+        table = self.loaded().table
+        counts: dict[str, int] = {}
+        for chunk in table.chunks:
+            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+        return [(i.doc_id, i.title, i.source, counts.get(i.doc_id, 0)) for i in table.articles.values()]
+
+    def article_text(self, doc_id: str) -> str:
+        info = self.loaded().table.articles.get(doc_id)
+        return info.text if info else ""
+
+
+def _without_instructions(table: ChunkTable) -> ChunkTable:
+    """The table minus sentences that are orders to a chatbot (see `injection`).
+
+    Dropping them here keeps them out of BM25, dense hits (ids missing from the
+    table are skipped) and the neighbours an answerer may add; the article's
+    full text, shown in the UI, keeps them.
+    """
+    from qa_bot.answering.injection import looks_like_instructions
+
+    flagged = {c.chunk_id for c in table.chunks if looks_like_instructions(c.text)}
+    if not flagged:
+        return table
+    log.warning("left %d sentence(s) that read as instructions to a chatbot out of retrieval",
+                len(flagged))
+    kept = [c for c in table.chunks if c.chunk_id not in flagged]
+    return ChunkTable(kept, table.articles, embedder=table.embedder)
+
+
+def _with(answer: Answer, **changes) -> Answer:
+    from dataclasses import replace
+
+    return replace(answer, **changes)
+
+
+_engines: dict[Settings, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def get_engine(settings: Settings | None = None) -> Engine:
+    settings = settings or Settings.load()
+    with _engines_lock:
+        engine = _engines.get(settings)
+        if engine is None:
+            engine = _engines[settings] = Engine(settings)
+        return engine
+
+
+def answer(question: str, history: Sequence[dict] | None = None, *,
+           settings: Settings | None = None) -> Answer:
+    """Answer a question about the indexed articles.
+
+    `history` is a list of ``{"role": "user"|"assistant", "content": str}``
+    messages (the format Gradio and OpenAI use). Raises `QuestionError` (a
+    `ValueError`) for an empty, over-long or non-text question.
+    """
+    return get_engine(settings).answer(question, history)
+
+
+def answer_stream(question: str, history: Sequence[dict] | None = None, *,
+                  settings: Settings | None = None) -> Iterator[StreamEvent]:
+    """Like `answer`, as a stream: verified token events, then the final answer event."""
+    return get_engine(settings).answer_stream(question, history)

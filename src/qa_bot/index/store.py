@@ -1,0 +1,449 @@
+"""The Chroma adapter: the only module that imports chromadb.
+
+Layout. An index is a *generation*: one Chroma collection named
+``<prefix>-g<number>-<nonce>`` holding one record per chunk, with our own
+embeddings (never Chroma's default embedding function, which downloads a
+model). The collection metadata is the manifest: schema, embedder name,
+dimension, chunker signature and a ``complete`` flag. Each document's first
+chunk also carries the document's hash, title, source and full text, so the
+manifest's per-article hashes and the UI's article view come from the store
+alone, in embedded and server mode alike.
+
+Swapping. A build writes a new generation aside, then flips ``complete`` to
+true in one metadata update, then deletes older generations. Readers take the
+newest complete generation, so a crash at any point leaves either the old
+complete index or the new one, never half of one; leftovers of a crashed build
+are removed by the next build.
+
+Writers take a file lock in the index folder (embedded mode), so two indexing
+processes never interleave; the second one waits `lock_timeout` seconds and
+then fails with a clear message.
+
+Damage. A folder Chroma cannot open (garbage in chroma.sqlite3) fails with a
+message naming `qa-bot index --rebuild`; the rebuild moves the damaged files
+aside (`set_aside_damaged`) and starts a fresh index, keeping the lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import math
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from qa_bot.errors import IndexMismatchError, StoreError, StoreLockedError
+
+log = logging.getLogger("qa_bot.index.store")
+SCHEMA_VERSION = 1
+_PAGE = 5000  # rows per Chroma call; keeps requests under server size limits
+_LOCK_NAME = ".qa-bot-write.lock"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    embedder: str
+    dim: int
+    chunker: str
+    schema: int = SCHEMA_VERSION
+
+    def to_metadata(self, *, complete: bool) -> dict[str, Any]:
+        return {
+            "qa_bot_schema": self.schema,
+            "embedder": self.embedder,
+            "dim": self.dim,
+            "chunker": self.chunker,
+            "complete": complete,
+            "created_at": time.time(),
+        }
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, Any]) -> Manifest:
+        return cls(
+            embedder=str(meta.get("embedder", "")),
+            dim=int(meta.get("dim", 0)),
+            chunker=str(meta.get("chunker", "")),
+            schema=int(meta.get("qa_bot_schema", 0)),
+        )
+
+    def differences(self, other: Manifest) -> list[str]:
+        return [
+            f"{name}: index has {getattr(other, name)!r}, settings want {getattr(self, name)!r}"
+            for name in ("schema", "embedder", "dim", "chunker")
+            if getattr(self, name) != getattr(other, name)
+        ]
+
+
+@dataclass(frozen=True)
+class DenseHit:
+    chunk_id: str
+    similarity: float  # cosine similarity
+
+
+class ChromaStore:
+    """Opens the configured Chroma (embedded folder or server) and its generations."""
+
+    def __init__(self, *, path: Path | None = None, url: str = "", prefix: str = "qa-bot",
+                 lock_timeout: float = 10.0) -> None:
+        if not url and path is None:
+            raise StoreError("Give the store either a folder (embedded) or a Chroma server URL.")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,60}", prefix):
+            raise StoreError(
+                f"Collection name {prefix!r} is not valid: use 2-60 letters, digits, '.', '_' "
+                "or '-', starting with a letter or digit."
+            )
+        self.path = Path(path) if path is not None else None
+        self.url = url
+        self.prefix = prefix
+        self.lock_timeout = lock_timeout
+        self._client = None
+
+    @classmethod
+    def from_settings(cls, settings) -> ChromaStore:
+        return cls(
+            path=None if settings.chroma_url else settings.index_path,
+            url=settings.chroma_url,
+            prefix=settings.collection,
+            lock_timeout=settings.lock_timeout,
+        )
+
+    @property
+    def location(self) -> str:
+        return self.url or str(self.path)
+
+    # -- connection ------------------------------------------------------------
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = self._connect()
+        return self._client
+
+    def _connect(self):
+        import chromadb
+
+        settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
+        try:
+            if self.url:
+                parsed = urlparse(self.url)
+                if not parsed.hostname:
+                    raise StoreError(f"Chroma URL {self.url!r} has no host; use http://HOST:PORT.")
+                client = chromadb.HttpClient(
+                    host=parsed.hostname,
+                    port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                    ssl=parsed.scheme == "https",
+                    settings=settings,
+                )
+                client.heartbeat()
+                return client
+            assert self.path is not None
+            self._ensure_folder()
+            if not os.access(self.path, os.W_OK):
+                raise StoreError(
+                    f"The index folder '{self.path}' is read-only. Make it writable or set "
+                    "QA_BOT_INDEX_DIR to a writable folder."
+                )
+            return chromadb.PersistentClient(path=str(self.path), settings=settings)
+        except StoreError:
+            raise
+        except Exception as exc:
+            if self.url:
+                raise StoreError(
+                    f"Cannot reach the Chroma server at {self.url} ({type(exc).__name__}: {exc}). "
+                    "Start it with `chroma run --path DIR --port N`, or unset QA_BOT_CHROMA_URL "
+                    "to use the embedded store."
+                ) from exc
+            self._forget_client()
+            raise StoreError(
+                f"Cannot open the index at '{self.path}' ({type(exc).__name__}: {exc}). If it is "
+                "damaged, run `qa-bot index --rebuild`: it moves the damaged files aside and "
+                "builds a new index."
+            ) from exc
+
+    def _ensure_folder(self) -> None:
+        assert self.path is not None
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            # e.g. the path (or a parent) is a file, or the parent is read-only
+            raise StoreError(
+                f"Cannot create the index folder '{self.path}': {exc.strerror or exc}. "
+                "Set QA_BOT_INDEX_DIR (or QA_BOT_DATA_DIR) to a folder you can write to."
+            ) from exc
+
+    def _forget_client(self) -> None:
+        """Drop our client and Chroma's cached system for this folder.
+
+        Chroma keeps one system per folder per process, even one whose start
+        failed; without this, the next attempt in the same process fails with
+        an unrelated AttributeError ('RustBindingsAPI' has no 'bindings').
+        """
+        self._client = None
+        if self.path is None:
+            return
+        with contextlib.suppress(Exception):
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            system = SharedSystemClient._identifier_to_system.pop(str(self.path), None)
+            SharedSystemClient._identifier_to_refcount.pop(str(self.path), None)
+            if system is not None:
+                system.stop()
+
+    def set_aside_damaged(self) -> Path:
+        """Move the files of a damaged embedded index into a sibling folder.
+
+        Called by a rebuild (under the write lock) when Chroma cannot open the
+        folder. The lock file stays, so the lock stays held; the damaged files
+        are kept for inspection rather than deleted.
+        """
+        if self.path is None:
+            raise StoreError(
+                f"The Chroma server at {self.url} failed; it cannot be repaired from here. "
+                "Check the server's log, or delete its collections and run `qa-bot index`."
+            )
+        self._forget_client()
+        target = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            target.mkdir(parents=True, exist_ok=False)
+            for entry in self.path.iterdir():
+                if entry.name != _LOCK_NAME:
+                    entry.rename(target / entry.name)
+        except OSError as exc:
+            raise StoreError(
+                f"The index at '{self.path}' is damaged and could not be moved aside to "
+                f"'{target}' ({exc.strerror or exc}). Delete the folder and run `qa-bot index`."
+            ) from exc
+        log.warning("moved the damaged index at '%s' aside to '%s'", self.path, target)
+        return target
+
+    def _call(self, what: str, fn, *args, **kwargs):
+        """Run a Chroma call, translating its errors into StoreError."""
+        try:
+            return fn(*args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(
+                f"Chroma failed to {what} at {self.location} ({type(exc).__name__}: {exc}). "
+                "If the index is damaged, run `qa-bot index --rebuild`."
+            ) from exc
+
+    # -- generations -------------------------------------------------------------
+
+    def _generations(self) -> list[tuple[int, Any]]:
+        """(number, collection) of every generation, newest first."""
+        pattern = re.compile(re.escape(self.prefix) + r"-g(\d{6})-[0-9a-f]{6}$")
+        found = []
+        for item in self._call("list collections", self.client.list_collections):
+            name = item if isinstance(item, str) else item.name
+            match = pattern.match(name)
+            if match:
+                found.append((int(match.group(1)), name))
+        found.sort(reverse=True)
+        return found
+
+    def live(self) -> LiveIndex | None:
+        """The newest complete generation, or None when there is none."""
+        for _, name in self._generations():
+            collection = self._get_collection(name)
+            if collection is not None and (collection.metadata or {}).get("complete"):
+                return LiveIndex(self, collection)
+        return None
+
+    def _get_collection(self, name: str):
+        try:
+            return self.client.get_collection(name, embedding_function=None)
+        except Exception:
+            return None  # deleted by a concurrent build between list and get
+
+    def require_compatible(self, live: LiveIndex, wanted: Manifest) -> None:
+        problems = wanted.differences(live.manifest)
+        if problems:
+            raise IndexMismatchError(
+                f"The index at {self.location} was built with other settings ("
+                + "; ".join(problems)
+                + "). Run `qa-bot index --rebuild` to rebuild it with the current settings."
+            )
+
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Exclusive lock for writers. Embedded mode only: a server serialises itself."""
+        if self.path is None:
+            yield
+            return
+        self._ensure_folder()
+        lock_path = self.path / _LOCK_NAME
+        try:
+            handle = open(lock_path, "a+")
+        except OSError as exc:
+            raise StoreError(
+                f"Cannot create the lock file '{lock_path}': {exc.strerror}. "
+                "Make the index folder writable."
+            ) from exc
+        deadline = time.monotonic() + self.lock_timeout
+        with handle:
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise StoreLockedError(
+                            f"Another qa-bot process is indexing '{self.path}' and held the lock "
+                            f"for {self.lock_timeout:g} s. Wait for it to finish and try again."
+                        ) from None
+                    time.sleep(0.1)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def new_generation(self, manifest: Manifest) -> GenerationWriter:
+        newest = self._generations()
+        number = (newest[0][0] + 1) if newest else 1
+        name = f"{self.prefix}-g{number:06d}-{uuid.uuid4().hex[:6]}"
+        collection = self._call(
+            "create a collection",
+            self.client.create_collection,
+            name,
+            metadata=manifest.to_metadata(complete=False),
+            configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=None,
+        )
+        return GenerationWriter(self, collection, manifest)
+
+    def drop_all_but(self, keep: str) -> None:
+        for _, name in self._generations():
+            if name != keep:
+                with contextlib.suppress(Exception):
+                    self.client.delete_collection(name)
+
+
+class GenerationWriter:
+    """Fills a new, not yet visible generation, then makes it the live one."""
+
+    def __init__(self, store: ChromaStore, collection, manifest: Manifest) -> None:
+        self.store = store
+        self.collection = collection
+        self.manifest = manifest
+        self.count = 0
+
+    @property
+    def name(self) -> str:
+        return self.collection.name
+
+    def add(self, ids: Sequence[str], embeddings: Any, documents: Sequence[str],
+            metadatas: Sequence[dict[str, Any]]) -> None:
+        # Embeddings are always given: without them Chroma would fall back to its
+        # default embedding function, which downloads a model.
+        if len(ids) != len(embeddings):
+            raise StoreError("Internal error: every chunk needs an embedding.")
+        for begin in range(0, len(ids), _PAGE):
+            end = begin + _PAGE
+            self.store._call(
+                "write chunks",
+                self.collection.add,
+                ids=list(ids[begin:end]),
+                embeddings=embeddings[begin:end],
+                documents=list(documents[begin:end]),
+                metadatas=list(metadatas[begin:end]),
+            )
+        self.count += len(ids)
+
+    def commit(self) -> LiveIndex:
+        """Flip this generation to complete (one update), then drop the others."""
+        self.store._call(
+            "mark the index complete",
+            self.collection.modify,
+            metadata=self.manifest.to_metadata(complete=True),
+        )
+        self.store.drop_all_but(self.name)
+        return LiveIndex(self.store, self.collection)
+
+    def abandon(self) -> None:
+        with contextlib.suppress(Exception):
+            self.store.client.delete_collection(self.name)
+
+
+class LiveIndex:
+    """Read access to one complete generation."""
+
+    def __init__(self, store: ChromaStore, collection) -> None:
+        self.store = store
+        self.collection = collection
+        self.manifest = Manifest.from_metadata(collection.metadata or {})
+        self._vector_store = None
+
+    @property
+    def name(self) -> str:
+        return self.collection.name
+
+    def count(self) -> int:
+        return int(self.store._call("count chunks", self.collection.count))
+
+    def rows(self, *, include_embeddings: bool = False, where: dict | None = None
+             ) -> Iterator[tuple[str, str, dict[str, Any], Any]]:
+        """Every (id, text, metadata, embedding-or-None), page by page."""
+        include = ["documents", "metadatas"] + (["embeddings"] if include_embeddings else [])
+        offset = 0
+        while True:
+            page = self.store._call(
+                "read chunks", self.collection.get,
+                include=include, limit=_PAGE, offset=offset, where=where,
+            )
+            ids = page["ids"]
+            if not ids:
+                return
+            embeddings = page.get("embeddings") if include_embeddings else None
+            for i, chunk_id in enumerate(ids):
+                yield (
+                    chunk_id,
+                    page["documents"][i],
+                    page["metadatas"][i] or {},
+                    embeddings[i] if embeddings is not None else None,
+                )
+            if len(ids) < _PAGE:
+                return
+            offset += _PAGE
+
+    def document_records(self) -> dict[str, dict[str, Any]]:
+        """doc_id -> metadata of its first chunk (hash, title, source, text)."""
+        return {meta["doc_id"]: meta for _, _, meta, _ in self.rows(where={"seq": 0})}
+
+    def embeddings(self, ids: Sequence[str]) -> dict[str, Any]:
+        """chunk id -> stored vector, for the given ids."""
+        if not ids:
+            return {}
+        page = self.store._call(
+            "read vectors", self.collection.get, ids=list(ids), include=["embeddings"]
+        )
+        return dict(zip(page["ids"], page["embeddings"]))
+
+    def vector_store(self):
+        """This generation as a llama-index vector store."""
+        if self._vector_store is None:
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+
+            self._vector_store = ChromaVectorStore(chroma_collection=self.collection)
+        return self._vector_store
+
+    def dense_query(self, embedding: Sequence[float], k: int) -> list[DenseHit]:
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        query = VectorStoreQuery(query_embedding=list(map(float, embedding)), similarity_top_k=k)
+        result = self.store._call("search", self.vector_store().query, query)
+        hits = []
+        for node, similarity in zip(result.nodes or [], result.similarities or []):
+            # llama-index reports exp(-distance); Chroma's cosine distance is
+            # 1 - cosine, so undo the exp to get the cosine back.
+            cosine = 1.0 + math.log(similarity) if similarity > 0 else -1.0
+            hits.append(DenseHit(node.node_id, cosine))
+        return hits

@@ -1,0 +1,206 @@
+"""The Gradio web UI: chat with cited answers, a sources view, settings and uploads.
+
+`build_app(engine, settings)` builds the `gr.Blocks` (nothing is served);
+`launch(demo, settings)` serves it. Gradio is imported inside them, so
+`import qa_bot` stays light. What each control does lives in `ui_session`
+(plain functions, tested without a browser); the HTML is built in `ui_render`.
+
+Hardening, by default: bound to 127.0.0.1, never a share link, analytics off;
+a bounded queue (past `queue_size` waiting requests Gradio answers 503 and the
+page shows "This application is currently busy. Please try again."); uploads
+limited to article types and `max_upload_bytes`; every text shown is escaped
+by `ui_render`, and the Chatbot also sanitises, renders no Markdown or LaTeX
+and keeps no custom tags. The theme uses system fonts only, so the page
+requests nothing outside the server.
+"""
+
+# No `from __future__ import annotations` here: Gradio reads the handlers' type
+# hints at run time (gr.SelectData, gr.LikeData, the API's argument types).
+import logging
+import os
+import time
+from html import escape
+from typing import Any
+
+from qa_bot.config import Settings
+from qa_bot.errors import QaBotError, ServeError
+from qa_bot.ui.render import CSS, answer_payload
+from qa_bot.ui.session import MAX_TOP_K, UNEXPECTED, ChatSession
+
+log = logging.getLogger("qa_bot.ui.app")
+
+UPLOAD_TYPES = [".txt", ".md", ".html"]
+# Questions about the bundled article, offered when no other corpus is configured.
+BUNDLED_EXAMPLES = (
+    "Where was the summit held?",
+    "Who will chair the next summit?",
+    "Which country did not send a delegation?",
+    "What did Belarus say about the Oreshnik missile system?",
+)
+# Scroll the article box so the first highlighted span is in view (the DOM
+# updates after the value changes, hence the short delay).
+_SCROLL_TO_MARK = """() => { setTimeout(() => {
+  const box = document.querySelector('#qa-sources .qa-article');
+  const mark = box && box.querySelector('mark');
+  if (mark) box.scrollTop = Math.max(0, mark.offsetTop - box.clientHeight / 3);
+}, 60); }"""
+_INTRO = ("# qa-bot\nAsk about the news articles. Every answer quotes the article; "
+          "the panel on the right shows where (click an earlier answer to see its sources).")
+
+
+def _gradio():
+    # Analytics must be off before gradio is first imported: it phones home at import.
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import gradio as gr
+
+    return gr
+
+
+def build_app(engine=None, settings: Settings | None = None, *,
+              examples: tuple[str, ...] | None = None) -> Any:
+    """The web UI as a `gr.Blocks`, queued but not launched."""
+    gr = _gradio()
+    from qa_bot.engine import get_engine
+
+    settings = settings or (engine.settings if engine is not None else Settings.load())
+    engine = engine or get_engine(settings)
+    session = ChatSession(engine, settings)
+    if examples is None:
+        examples = () if settings.corpus else BUNDLED_EXAMPLES
+    answer_limit = {"concurrency_id": "answer", "concurrency_limit": 1, "api_visibility": "private"}
+
+    with gr.Blocks(title="qa-bot", analytics_enabled=False) as demo:
+        turns = gr.State([])
+        gr.Markdown(_INTRO)
+        with gr.Tab("Chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(
+                        label="Chat", elem_id="qa-chat", height=520,
+                        examples=[{"text": q} for q in examples] or None,
+                        render_markdown=False, sanitize_html=True, allow_tags=False,
+                        # No copy buttons: they copy the message's HTML source, not its
+                        # text. No share button: it posts the chat to the Hugging Face Hub.
+                        latex_delimiters=[], buttons=[],
+                        feedback_options=("Like", "Dislike"),
+                    )
+                    with gr.Row():
+                        box = gr.Textbox(placeholder="Ask about the article…", show_label=False,
+                                         scale=5, max_lines=4, elem_id="qa-question")
+                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
+                    status = gr.HTML(elem_id="qa-status", js_on_load=None)
+                    with gr.Accordion("Settings", open=False):
+                        backend = gr.Dropdown(session.backends, value=session.backends[0],
+                                              label="Answerer", elem_id="qa-backend")
+                        top_k = gr.Slider(1, MAX_TOP_K, value=min(settings.top_k, MAX_TOP_K),
+                                          step=1, label="Passages retrieved", elem_id="qa-top-k")
+                with gr.Column(scale=2):
+                    gr.Markdown("### Sources")
+                    sources = gr.HTML(session.sources(None), elem_id="qa-sources", js_on_load=None)
+        with gr.Tab("Articles"):
+            articles = gr.HTML(elem_id="qa-articles", js_on_load=None)
+            upload = gr.File(label=f"Add an article ({', '.join(UPLOAD_TYPES)}, at most "
+                                   f"{settings.max_upload_bytes:,} bytes)",
+                             file_types=UPLOAD_TYPES, type="filepath", elem_id="qa-upload")
+            upload_status = gr.HTML(elem_id="qa-upload-status", js_on_load=None)
+
+        chat_out = [chatbot, turns, sources, box, status]
+        ask_in = [box, turns, backend, top_k]
+        box.submit(session.submit, ask_in, chat_out, **answer_limit)
+        send.click(session.submit, ask_in, chat_out, **answer_limit)
+
+        def ask_example(history, spec, k, evt: gr.SelectData):
+            value = evt.value if isinstance(evt.value, dict) else {}
+            yield from session.submit(value.get("text", ""), history, spec, k)
+
+        def show_sources(history, evt: gr.SelectData):
+            return session.select(history, evt.index)
+
+        def rate(history, evt: gr.LikeData):
+            return session.feedback(history, evt.index, evt.liked)
+
+        chatbot.example_select(ask_example, [turns, backend, top_k], chat_out, **answer_limit)
+        chatbot.retry(session.retry, [turns, backend, top_k], chat_out, **answer_limit)
+        chatbot.undo(session.undo, [turns], chat_out, api_visibility="private")
+        chatbot.clear(lambda: ([], session.sources(None), ""), None, [turns, sources, status],
+                      api_visibility="private")
+        chatbot.select(show_sources, [turns], sources, api_visibility="private")
+        chatbot.like(rate, [turns], status, api_visibility="private")
+        # The file box is emptied after each upload, ready for the next file.
+        upload.upload(lambda path: (session.upload(path), None), [upload], [upload_status, upload],
+                      concurrency_id="index", concurrency_limit=1, api_visibility="private").then(
+            session.articles_html, None, articles, api_visibility="private")
+        sources.change(None, None, None, js=_SCROLL_TO_MARK, api_visibility="private")
+        demo.load(session.articles_html, None, articles, api_visibility="private")
+
+        def ask(question: str, history: list[dict] | None = None, backend: str = "",
+                top_k: int = 0) -> dict:
+            """Answer `question` (after `history`, OpenAI-style messages), with its sources."""
+            try:
+                return answer_payload(session.answer(question, history, backend, top_k))
+            except QaBotError as exc:
+                # gr.Error messages are shown as HTML in the page: escape < > &.
+                raise gr.Error(escape(str(exc), quote=False), print_exception=False) from None
+            except Exception:
+                log.exception("API answer to %r failed", question)
+                raise gr.Error(UNEXPECTED, print_exception=False) from None
+
+        gr.api(ask, api_name="ask", concurrency_id="answer", concurrency_limit=1)
+
+    demo.queue(max_size=settings.queue_size, default_concurrency_limit=2)
+    return demo
+
+
+def theme():
+    """Gradio's default look with system fonts: no font files fetched from anywhere."""
+    gr = _gradio()
+    return gr.themes.Default(font=["Helvetica Neue", "Arial", "sans-serif"],
+                             font_mono=["DejaVu Sans Mono", "Menlo", "monospace"])
+
+
+def warm_up(engine) -> float:
+    """Build or open the index and load the models, so the first question is quick."""
+    started = time.perf_counter()
+    try:
+        engine.answer("What is the article about?")
+    except QaBotError as exc:
+        log.warning("warm-up failed: %s", exc)
+    return time.perf_counter() - started
+
+
+def launch(demo, settings: Settings, *, engine=None, host: str | None = None,
+           port: int | None = None, **launch_kwargs: Any):
+    """Serve `demo` on `host:port` (default: the settings' 127.0.0.1:7860), never shared."""
+    if launch_kwargs.pop("share", False):
+        raise ValueError(
+            "qa-bot never creates a public share link; serve it behind your own proxy."
+        )
+    if engine is not None:
+        log.info("loading the index and models (warm-up took %.1f s)", warm_up(engine))
+    host, port = host or settings.host, port or settings.port
+    # quiet: Gradio's banner suggests a public share link, which qa-bot never makes.
+    launch_kwargs.setdefault("quiet", True)
+    block = not launch_kwargs.pop("prevent_thread_lock", False)
+    try:
+        result = demo.launch(
+            server_name=host, server_port=port, share=False, prevent_thread_lock=True,
+            max_file_size=settings.max_upload_bytes, theme=theme(), css=CSS, **launch_kwargs,
+        )
+    except OSError as exc:  # Gradio: "Cannot find empty port in range"
+        raise ServeError(
+            f"Cannot serve on {host}:{port}: the port is in use (another qa-bot?) or the "
+            f"address is not this machine's. Stop the other server, or choose another port: "
+            f"python app.py --port {port + 1} (or set QA_BOT_PORT)."
+        ) from exc
+    except Exception as exc:  # Gradio checks it can reach its own URL (httpx, ValueError)
+        demo.close()
+        raise ServeError(
+            f"The UI started but could not reach itself at http://{host}:{port}/ ({exc}). "
+            "If an HTTP proxy is set (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY), add 127.0.0.1 and "
+            "localhost to NO_PROXY; check that the loopback network interface is up."
+        ) from exc
+    # Printed only now that the server answers, so the line never lies.
+    print(f"qa-bot: serving on http://{host}:{port} (Ctrl+C to stop)", flush=True)
+    if block:
+        demo.block_thread()
+    return result

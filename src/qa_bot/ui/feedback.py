@@ -1,0 +1,56 @@
+"""Like/dislike feedback from the web UI, appended to a JSONL file.
+
+One JSON object per line, so the file can be appended to by several processes
+and read line by line: a liked answer is a candidate gold pair, a disliked one
+a candidate failure case. Nothing here reads the file back or judges it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from qa_bot.errors import FeedbackError
+from qa_bot.types import Answer
+
+_write_lock = threading.Lock()
+
+
+def feedback_record(answer: Answer, *, liked: bool, now: datetime | None = None) -> dict[str, Any]:
+    """The line saved for one like/dislike of `answer`."""
+    when = now or datetime.now(timezone.utc)
+    return {
+        "timestamp": when.isoformat(timespec="seconds"),
+        "question": answer.question,
+        "search_query": answer.search_query,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "sources": [
+            {"text": s.text, "doc_id": s.doc_id, "start": s.start, "end": s.end, "score": s.score}
+            for s in answer.sources
+        ],
+        "backend": answer.backend,
+        "liked": bool(liked),
+    }
+
+
+def write_feedback(path: Path, record: dict[str, Any]) -> None:
+    """Append `record` as one JSON line to `path`, creating parent folders."""
+    line = json.dumps(record, ensure_ascii=False) + "\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # One write() of a whole line in append mode: concurrent writers never
+        # interleave inside a line on POSIX for lines this short.
+        with _write_lock, open(path, "a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise FeedbackError(
+            f"Cannot save feedback to '{path}': {exc.strerror or exc}. "
+            "Set QA_BOT_FEEDBACK_PATH to a writable file."
+        ) from exc

@@ -1,0 +1,152 @@
+"""Pure HTML rendering for the web UI: chat messages and the sources view.
+
+Everything that reaches the browser as HTML is built here, and every piece of
+text from an article, an uploaded file, a question or a model is passed
+through `html.escape` first; the only tags in the output are the few this
+module writes itself (`<mark>`, `<sup>`, `<div>`, ...). The Gradio Chatbot
+and HTML components would otherwise render such text as markup, so an
+article containing ``<img src=x onerror=...>`` could run script in the page.
+
+No Gradio import: these functions are plain str -> str and are unit-tested
+without a browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from html import escape
+from itertools import pairwise
+from typing import Any
+
+from qa_bot.types import Answer, Source
+
+ABSTAIN_ICON = "\u2139\ufe0f"  # information sign: an abstention is an answer, not an error
+
+CSS = """
+.qa-article { position: relative; white-space: pre-wrap; line-height: 1.5; max-height: 28em;
+  overflow-y: auto; padding: .6em .8em; border: 1px solid var(--border-color-primary);
+  border-radius: 6px; }
+.qa-article mark { background: #ffe27a; color: #111; padding: 0 .1em; border-radius: 3px; }
+.qa-ref { font-size: .75em; color: var(--body-text-color-subdued); }
+.qa-abstain { color: var(--body-text-color); background: #e8f1fb; border-left: 4px solid #3b82c4;
+  padding: .4em .7em; border-radius: 4px; display: block; }
+.qa-notice { color: var(--body-text-color-subdued); font-style: italic; display: block; }
+.qa-draft { color: var(--body-text-color-subdued); }
+.qa-error { color: #9b1c1c; }
+.qa-passages { padding-left: 1.2em; }
+.qa-passages li { margin-bottom: .4em; }
+.qa-score { font-variant-numeric: tabular-nums; color: var(--body-text-color-subdued); }
+"""
+
+_EMPTY_SOURCES = ("<p class='qa-notice'>Ask a question: the sources of the selected answer "
+                  "appear here.</p>")
+
+
+def text_html(text: str) -> str:
+    """Plain text as HTML: escaped, line breaks kept."""
+    return escape(text, quote=True).replace("\n", "<br>")
+
+
+def answer_html(answer: Answer) -> str:
+    """One assistant chat message."""
+    if answer.abstained:
+        body = f"<span class='qa-abstain'>{ABSTAIN_ICON} {text_html(answer.text)}</span>"
+    else:
+        body = text_html(answer.text)
+    if answer.notice:
+        body += f"<span class='qa-notice'>{text_html(answer.notice)}</span>"
+    return body
+
+
+def draft_html(text: str) -> str:
+    """Unverified streamed text from a generator, shown until the answer replaces it."""
+    return f"<span class='qa-draft'>{text_html(text or '…')}</span>"
+
+
+def error_html(message: str) -> str:
+    return f"<span class='qa-error'>{text_html(message)}</span>"
+
+
+def highlight(text: str, spans: Sequence[tuple[int, int, int]]) -> str:
+    """`text` escaped, with each (start, end, n) span wrapped in `<mark>` and labelled [n].
+
+    Overlapping spans are split at every boundary, so marks never nest and
+    every character is escaped exactly once.
+    """
+    size = len(text)
+    clean = [(max(0, s), min(size, e), n) for s, e, n in spans if 0 <= s < e and s < size]
+    cuts = sorted({0, size, *(s for s, _, _ in clean), *(e for _, e, _ in clean)})
+    out: list[str] = []
+    for a, b in pairwise(cuts):
+        piece = escape(text[a:b], quote=True)
+        covering = [n for s, e, n in clean if s <= a and b <= e]
+        if covering:
+            label = " ".join(str(n) for n in covering)
+            out.append(f"<mark data-cite='{label}'>{piece}</mark>")
+        else:
+            out.append(piece)
+        ends_here = sorted(n for _, e, n in clean if e == b)
+        if ends_here:
+            out.append(f"<sup class='qa-ref'>[{','.join(map(str, ends_here))}]</sup>")
+    return "".join(out)
+
+
+def _passage_item(n: int | None, source: Source) -> str:
+    label = f"[{n}] " if n is not None else ""
+    return (
+        f"<li>{label}<span class='qa-score'>score {source.score:.2f}</span> "
+        f"&middot; {escape(source.title or source.doc_id)} "
+        f"<span class='qa-ref'>(chars {source.start}–{source.end})</span><br>"
+        f"{escape(source.text)}</li>"
+    )
+
+
+def sources_html(answer: Answer | None, article_text: Callable[[str], str]) -> str:
+    """The sources view for one answer.
+
+    Shows each cited article with the cited spans highlighted, the cited
+    passages with their scores, and the other retrieved passages as "also
+    considered". `article_text(doc_id)` returns the original article text.
+    """
+    if answer is None:
+        return _EMPTY_SOURCES
+    parts = [(f"<p><b>Question:</b> {escape(answer.question)}"
+              f" <span class='qa-ref'>({escape(answer.backend)})</span></p>")]
+    if answer.abstained:
+        parts.append(f"<p class='qa-abstain'>{ABSTAIN_ICON} {escape(answer.text)}</p>")
+    cited_ids = {s.chunk_id or (s.doc_id, s.start, s.end) for s in answer.sources}
+    doc_order = list(dict.fromkeys(s.doc_id for s in answer.sources))
+    for doc_id in doc_order:
+        spans = [(s.start, s.end, n) for n, s in enumerate(answer.sources, 1) if s.doc_id == doc_id]
+        title = next(s.title for s in answer.sources if s.doc_id == doc_id) or doc_id
+        parts.append(f"<h4>{escape(title)}</h4>")
+        parts.append(f"<div class='qa-article'>{highlight(article_text(doc_id), spans)}</div>")
+    if answer.sources:
+        items = "".join(_passage_item(n, s) for n, s in enumerate(answer.sources, 1))
+        parts.append(f"<h4>Cited passages</h4><ol class='qa-passages'>{items}</ol>")
+    others = [p for p in answer.passages
+              if (p.chunk_id or (p.doc_id, p.start, p.end)) not in cited_ids]
+    if others:
+        items = "".join(_passage_item(None, p) for p in others)
+        parts.append("<h4>Also considered <span class='qa-ref'>(retrieval order)</span></h4>"
+                     f"<ul class='qa-passages'>{items}</ul>")
+    return "\n".join(parts)
+
+
+def articles_table(rows: Sequence[tuple[str, str, str, int]]) -> str:
+    """The indexed articles, from `Engine.articles()` rows (doc_id, title, source, chunks)."""
+    body = "".join(
+        f"<tr><td>{escape(title)}</td><td>{escape(source)}</td><td>{count}</td>"
+        f"<td><code>{escape(doc_id)}</code></td></tr>"
+        for doc_id, title, source, count in rows
+    )
+    return ("<table><thead><tr><th>Title</th><th>Source</th><th>Passages</th>"
+            f"<th>Id</th></tr></thead><tbody>{body}</tbody></table>")
+
+
+def answer_payload(answer: Answer) -> dict[str, Any]:
+    """A JSON-able dict of the answer for the API endpoint."""
+    payload = answer.to_dict()
+    payload["sources"] = [dict(s) for s in payload["sources"]]
+    payload["passages"] = [dict(p) for p in payload["passages"]]
+    return payload

