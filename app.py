@@ -8,6 +8,7 @@ first run indexes the bundled article (a few seconds) before serving.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import logging
 import os
@@ -29,18 +30,17 @@ def _limit_malloc_arenas(arenas: int = 2) -> None:
     """
     if "MALLOC_ARENA_MAX" in os.environ:
         return
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl): nothing to tune
         ctypes.CDLL("libc.so.6").mallopt(-8, arenas)  # -8 is M_ARENA_MAX
-    except (OSError, AttributeError):
-        pass  # not glibc (macOS, musl): nothing to tune
 
 
 _limit_malloc_arenas()
 
-from qa_bot.engine import get_engine
-from qa_bot.config import Settings
-from qa_bot.errors import QaBotError
-from qa_bot.ui.app import build_app, launch
+# Imported after the arena cap: these start the threads the cap is for.
+from qa_bot.config import Settings  # noqa: E402
+from qa_bot.engine import get_engine  # noqa: E402
+from qa_bot.errors import QaBotError  # noqa: E402
+from qa_bot.ui.app import build_app, launch  # noqa: E402
 
 settings = Settings.load()
 engine = get_engine(settings)

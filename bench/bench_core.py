@@ -31,10 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from qa_bot.engine import Engine  # noqa: E402
 from qa_bot.config import Settings  # noqa: E402
-from qa_bot.ingest.corpus import load_corpus  # noqa: E402
+from qa_bot.engine import Engine  # noqa: E402
 from qa_bot.eval.gold import load_gold  # noqa: E402
+from qa_bot.ingest.corpus import load_corpus  # noqa: E402
 from qa_bot.normalise import fold_case  # noqa: E402
 
 GOLD = [ROOT / "eval/gold/csto.jsonl", ROOT / "eval/gold/csto-dev2.jsonl"]
@@ -86,8 +86,11 @@ def main() -> int:
             started = time.perf_counter()
             report = engine.index(rebuild=True)
             builds.append(time.perf_counter() - started)
-        print(f"\nmodel load {load_s:.2f} s; index build of the article ({report.chunks_total} chunks, "
-              f"embed + write + swap): median {statistics.median(builds) * 1000:.0f} ms")
+        print(
+            f"\nmodel load {load_s:.2f} s; index build of the article "
+            f"({report.chunks_total} chunks, "
+            f"embed + write + swap): median {statistics.median(builds) * 1000:.0f} ms"
+        )
 
         cold = []
         code = "from qa_bot import answer; answer('Where was the summit held?')"
@@ -96,8 +99,10 @@ def main() -> int:
             started = time.perf_counter()
             subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
             cold.append(time.perf_counter() - started)
-        print(f"cold start (new process, existing index, to first answer): "
-              f"median {statistics.median(cold):.2f} s")
+        print(
+            f"cold start (new process, existing index, to first answer): "
+            f"median {statistics.median(cold):.2f} s"
+        )
 
         passages = [c.text for c in engine.loaded().table.chunks]
 
@@ -113,31 +118,42 @@ def main() -> int:
         engine.embedder.embed_words(passages)
         engine.answer("Is this a warm-up question that no gold case asks?")  # lazy imports
         warm = time_calls(engine.answer, questions, 1, warm_up=False)
-        strict = time_calls(engine.answer, questions, args.rounds,
-                            forget=forget_everything_but_the_article)
+        strict = time_calls(
+            engine.answer, questions, args.rounds, forget=forget_everything_but_the_article
+        )
         repeat = time_calls(engine.answer, questions, 1)
-        print(f"warm answer(), each question asked once: p50 {percentile(warm, 50):.1f} ms, "
-              f"p95 {percentile(warm, 95):.1f} ms over {len(warm)} calls (goal: p50 <= 50 ms)")
-        print(f"  with the cache cleared before every question (article sentences kept): "
-              f"p50 {percentile(strict, 50):.1f} ms, p95 {percentile(strict, 95):.1f} ms; "
-              f"a repeated question: p50 {percentile(repeat, 50):.1f} ms")
+        print(
+            f"warm answer(), each question asked once: p50 {percentile(warm, 50):.1f} ms, "
+            f"p95 {percentile(warm, 95):.1f} ms over {len(warm)} calls (goal: p50 <= 50 ms)"
+        )
+        print(
+            f"  with the cache cleared before every question (article sentences kept): "
+            f"p50 {percentile(strict, 50):.1f} ms, p95 {percentile(strict, 95):.1f} ms; "
+            f"a repeated question: p50 {percentile(repeat, 50):.1f} ms"
+        )
 
         retriever = engine.loaded().retriever
         rows = []
         for k in (2, 5):
+
             def ours(q, k=k):
                 return [c.chunk.text for c in retriever.retrieve(q, k)]
+
             latency = time_calls(ours, questions, args.rounds, forget=engine.embedder.clear_cache)
             hits = [covered(c.evidence, ours(c.question)) for c in with_evidence]
             chars = statistics.mean(sum(map(len, ours(c.question))) for c in with_evidence)
             rows.append((f"qa-bot hybrid, top-{k} sentences", latency, hits, chars))
 
     documents = load_corpus([ROOT / "corpus"])
-    for label, chunk_size in (("llama-index default, top-2", None),
-                              ("llama-index, 48-token chunks, top-2", 48)):
+    for label, chunk_size in (
+        ("llama-index default, top-2", None),
+        ("llama-index, 48-token chunks, top-2", 48),
+    ):
         baseline = _baseline(documents, chunk_size)
+
         def theirs(q, baseline=baseline):
             return [n.get_content() for n in baseline.retrieve(q)]
+
         latency = time_calls(theirs, questions, args.rounds)
         hits = [covered(c.evidence, theirs(c.question)) for c in with_evidence]
         chars = statistics.mean(sum(map(len, theirs(c.question))) for c in with_evidence)
@@ -145,12 +161,16 @@ def main() -> int:
 
     base_p50 = percentile(rows[2][1], 50)
     print(f"\nretrieval over {len(with_evidence)} questions with gold evidence\n")
-    print(f"{'pipeline':40s} {'p50 ms':>8s} {'p95 ms':>8s} {'x default':>10s} "
-          f"{'evidence recall':>16s} {'chars':>7s}")
+    print(
+        f"{'pipeline':40s} {'p50 ms':>8s} {'p95 ms':>8s} {'x default':>10s} "
+        f"{'evidence recall':>16s} {'chars':>7s}"
+    )
     for label, latency, hits, chars in rows:
         p50 = percentile(latency, 50)
-        print(f"{label:40s} {p50:8.1f} {percentile(latency, 95):8.1f} {p50 / base_p50:10.2f} "
-              f"{sum(hits) / len(hits):16.1%} {chars:7.0f}")
+        print(
+            f"{label:40s} {p50:8.1f} {percentile(latency, 95):8.1f} {p50 / base_p50:10.2f} "
+            f"{sum(hits) / len(hits):16.1%} {chars:7.0f}"
+        )
     return 0
 
 
@@ -160,19 +180,22 @@ def _baseline(documents, chunk_size):
 
     if chunk_size is None:
         return LlamaIndexBaseline(documents).retriever
+    import uuid
+
+    import chromadb
     from llama_index.core import Document as LlamaDocument
     from llama_index.core import StorageContext, VectorStoreIndex
     from llama_index.core.node_parser import SentenceSplitter
     from llama_index.vector_stores.chroma import ChromaVectorStore
-    import chromadb
-    import uuid
 
     default = LlamaIndexBaseline(documents)
     client = chromadb.EphemeralClient(settings=chromadb.Settings(anonymized_telemetry=False))
     collection = client.create_collection(f"bench-{uuid.uuid4().hex[:8]}", embedding_function=None)
     index = VectorStoreIndex.from_documents(
         [LlamaDocument(text=d.text, id_=d.doc_id) for d in documents],
-        storage_context=StorageContext.from_defaults(vector_store=ChromaVectorStore(chroma_collection=collection)),
+        storage_context=StorageContext.from_defaults(
+            vector_store=ChromaVectorStore(chroma_collection=collection)
+        ),
         embed_model=default.embed_model,
         transformations=[SentenceSplitter(chunk_size=chunk_size, chunk_overlap=0)],
     )

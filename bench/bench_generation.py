@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 _ABSTAINS = re.compile(
     r"\b(doesn't|does not|did not|didn't) (say|mention|provide|specify|state|give)|"
-    r"not (mentioned|specified|stated)|no information|not provided", re.IGNORECASE,
+    r"not (mentioned|specified|stated)|no information|not provided",
+    re.IGNORECASE,
 )
 
 
@@ -77,11 +78,23 @@ def qa_bot_runs(engine, spec: str, cases, judge) -> dict:
         model = make_llm(spec, engine.settings)
         model.load()  # load time is start-up cost, not answer latency
         timed = TimedLLM(model)
-        answerer = GenerativeAnswerer(spec=spec, settings=engine.settings, llm=timed,
-                                      embedder=engine.embedder)
-        engine = Engine(engine.settings.replace(llm=spec), embedder=engine.embedder,
-                        store=engine.store, answerer=answerer)
-    result = {"first": [], "full": [], "model_first": [], "model_full": [], "correct": 0, "shown": 0}
+        answerer = GenerativeAnswerer(
+            spec=spec, settings=engine.settings, llm=timed, embedder=engine.embedder
+        )
+        engine = Engine(
+            engine.settings.replace(llm=spec),
+            embedder=engine.embedder,
+            store=engine.store,
+            answerer=answerer,
+        )
+    result = {
+        "first": [],
+        "full": [],
+        "model_first": [],
+        "model_full": [],
+        "correct": 0,
+        "shown": 0,
+    }
     for case in cases:
         if timed is not None:
             timed.first = None
@@ -119,8 +132,13 @@ def llama_index_runs(cases, judge, model_path: Path, embedder_path: Path) -> dic
 
     from qa_bot.types import Answer
 
-    llama = Llama(model_path=str(model_path), n_ctx=2048, n_threads=max(1, (os.cpu_count() or 2) // 2),
-                  seed=0, verbose=False)
+    llama = Llama(
+        model_path=str(model_path),
+        n_ctx=2048,
+        n_threads=max(1, (os.cpu_count() or 2) // 2),
+        seed=0,
+        verbose=False,
+    )
 
     class SmolLM2(CustomLLM):
         """The same GGUF, one user message through its own chat template, greedy."""
@@ -134,7 +152,9 @@ def llama_index_runs(cases, judge, model_path: Path, embedder_path: Path) -> dic
             return CompletionResponse(text="".join(self._pieces(prompt)))
 
         @llm_completion_callback()
-        def stream_complete(self, prompt: str, formatted: bool = False, **kwargs) -> CompletionResponseGen:
+        def stream_complete(
+            self, prompt: str, formatted: bool = False, **kwargs
+        ) -> CompletionResponseGen:
             text = ""
             for piece in self._pieces(prompt):
                 text += piece
@@ -142,8 +162,11 @@ def llama_index_runs(cases, judge, model_path: Path, embedder_path: Path) -> dic
 
         def _pieces(self, prompt: str) -> Iterator[str]:
             for chunk in llama.create_chat_completion(
-                messages=[{"role": "user", "content": prompt}], max_tokens=96, temperature=0.0,
-                seed=0, stream=True,
+                messages=[{"role": "user", "content": prompt}],
+                max_tokens=96,
+                temperature=0.0,
+                seed=0,
+                stream=True,
             ):
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:
@@ -152,10 +175,13 @@ def llama_index_runs(cases, judge, model_path: Path, embedder_path: Path) -> dic
     article = (ROOT / "corpus/csto-summit-bishkek.txt").read_text(encoding="utf-8")
     client = chromadb.EphemeralClient(settings=chromadb.Settings(anonymized_telemetry=False))
     collection = client.get_or_create_collection("bench-llama-index", embedding_function=None)
-    storage = StorageContext.from_defaults(vector_store=ChromaVectorStore(chroma_collection=collection))
+    storage = StorageContext.from_defaults(
+        vector_store=ChromaVectorStore(chroma_collection=collection)
+    )
     embed_model = HuggingFaceEmbedding(model_name=str(embedder_path), device="cpu")
-    index = VectorStoreIndex.from_documents([Document(text=article)], storage_context=storage,
-                                            embed_model=embed_model)
+    index = VectorStoreIndex.from_documents(
+        [Document(text=article)], storage_context=storage, embed_model=embed_model
+    )
     engine = index.as_query_engine(llm=SmolLM2(), streaming=True)
     result = {"first": [], "full": [], "correct": 0}
     for case in cases:
@@ -168,7 +194,9 @@ def llama_index_runs(cases, judge, model_path: Path, embedder_path: Path) -> dic
         done = time.perf_counter()
         result["first"].append((first or done) - started)
         result["full"].append(done - started)
-        result["correct"] += judge(case, Answer(text=text, abstained=bool(_ABSTAINS.search(text)))).correct
+        result["correct"] += judge(
+            case, Answer(text=text, abstained=bool(_ABSTAINS.search(text)))
+        ).correct
     return result
 
 
@@ -179,10 +207,10 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("QA_BOT_DATA_DIR", tempfile.mkdtemp(prefix="qa-bot-bench-"))
 
-    from qa_bot.engine import Engine
     from qa_bot.config import Settings
-    from qa_bot.index.embeddings import minilm_path
+    from qa_bot.engine import Engine
     from qa_bot.eval.gold import judge, load_gold
+    from qa_bot.index.embeddings import minilm_path
     from qa_bot.llm import smollm2_path
 
     cases = load_gold(ROOT / "eval/gold/csto.jsonl", split=args.split)
@@ -197,24 +225,36 @@ def main() -> int:
 
     base = percentile(runs["extractive"]["full"], 50)
     total = len(cases)
-    print(f"\n{total} gold questions (split={args.split}), {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print(f"{'answerer':<22}{'first p50':>10}{'first p95':>10}{'full p50':>10}{'full p95':>10}"
-          f"{'x extractive':>13}{'correct':>10}")
+    print(
+        f"\n{total} gold questions (split={args.split}), {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"{'answerer':<22}{'first p50':>10}{'first p95':>10}{'full p50':>10}{'full p95':>10}"
+        f"{'x extractive':>13}{'correct':>10}"
+    )
     for name, run in runs.items():
         p50 = percentile(run["full"], 50)
-        print(f"{name:<22}{percentile(run['first'], 50):>9.3f}s{percentile(run['first'], 95):>9.3f}s"
-              f"{p50:>9.3f}s{percentile(run['full'], 95):>9.3f}s{p50 / base:>12.1f}x"
-              f"{run['correct']:>6}/{total}")
+        print(
+            f"{name:<22}{percentile(run['first'], 50):>9.3f}s{percentile(run['first'], 95):>9.3f}s"
+            f"{p50:>9.3f}s{percentile(run['full'], 95):>9.3f}s{p50 / base:>12.1f}x"
+            f"{run['correct']:>6}/{total}"
+        )
     smol = runs["llamacpp:smollm2"]
     if smol["model_first"]:
         called = len(smol["model_first"])
-        print(f"llamacpp:smollm2, the {called} answers where the model was asked (the rest abstained "
-              f"at the extractive gate): model's first token p50 {percentile(smol['model_first'], 50):.3f}s "
-              f"p95 {percentile(smol['model_first'], 95):.3f}s; full answer p50 "
-              f"{percentile(smol['model_full'], 50):.3f}s p95 {percentile(smol['model_full'], 95):.3f}s")
-        print(f"llamacpp:smollm2: model sentences shown in {smol['shown']}/{total} answers "
-              "(first = the first verified sentence streamed, else the final answer)")
+        print(
+            f"llamacpp:smollm2, the {called} answers where the model was asked (the rest abstained "
+            f"at the extractive gate): model's first token p50 "
+            f"{percentile(smol['model_first'], 50):.3f}s "
+            f"p95 {percentile(smol['model_first'], 95):.3f}s; full answer p50 "
+            f"{percentile(smol['model_full'], 50):.3f}s "
+            f"p95 {percentile(smol['model_full'], 95):.3f}s"
+        )
+        print(
+            f"llamacpp:smollm2: model sentences shown in {smol['shown']}/{total} answers "
+            "(first = the first verified sentence streamed, else the final answer)"
+        )
     return 0
 
 

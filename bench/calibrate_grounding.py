@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
+from qa_bot.answering.verify import novel_words
+from qa_bot.eval.gold import load_gold
+from qa_bot.index.embeddings import make_embedder
 from qa_bot.ingest.chunking import chunk_document
 from qa_bot.ingest.corpus import load_document
-from qa_bot.index.embeddings import make_embedder
-from qa_bot.eval.gold import load_gold
 from qa_bot.normalise import fold_case
-from qa_bot.answering.verify import novel_words
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,14 +50,21 @@ def main() -> None:
         if not case.answerable:
             negatives.append(float(scores.max()))
             continue
-        evidence = [i for i, s in enumerate(sentences) if any(e.strip() in s or s in e for e in case.evidence)]
+        evidence = [
+            i
+            for i, s in enumerate(sentences)
+            if any(e.strip() in s or s in e for e in case.evidence)
+        ]
         if not evidence:
             continue
         positives.append(float(max(scores[i] for i in evidence)))
         novel_counts.append(len(novel_words(case.reference, [sentences[i] for i in evidence])))
         aliases = [fold_case(a) for fact in case.key_facts for a in fact]
-        others = [i for i in range(len(sentences)) if i not in evidence
-                  and not any(a in fold_case(sentences[i]) for a in aliases)]
+        others = [
+            i
+            for i in range(len(sentences))
+            if i not in evidence and not any(a in fold_case(sentences[i]) for a in aliases)
+        ]
         if others:
             negatives.append(float(max(scores[i] for i in others)))
 
@@ -67,11 +74,15 @@ def main() -> None:
         j = (pos >= t).mean() - (neg >= t).mean()
         if j >= best_j:
             best_j, best_t = j, float(t)
-    print(f"split={args.split} embedder={args.embedder}: {len(pos)} positives, {len(neg)} negatives")
+    print(
+        f"split={args.split} embedder={args.embedder}: {len(pos)} positives, {len(neg)} negatives"
+    )
     print(f"positive cosine: p10 {np.percentile(pos, 10):.3f}  median {np.median(pos):.3f}")
     print(f"negative cosine: median {np.median(neg):.3f}  p90 {np.percentile(neg, 90):.3f}")
-    print(f"threshold {best_t:.2f}: keeps {(pos >= best_t).mean():.0%} of positives, "
-          f"admits {(neg >= best_t).mean():.0%} of negatives (J={best_j:.3f})")
+    print(
+        f"threshold {best_t:.2f}: keeps {(pos >= best_t).mean():.0%} of positives, "
+        f"admits {(neg >= best_t).mean():.0%} of negatives (J={best_j:.3f})"
+    )
     counts = np.array(novel_counts)
     for limit in (0, 1, 2, 3, 4):
         print(f"max_novel_words={limit}: {(counts <= limit).mean():.0%} of reference answers pass")

@@ -35,21 +35,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 _ABSTAINS = re.compile(
     r"\b(doesn't|does not|did not|didn't) (say|mention|provide|specify|state|give)|"
-    r"not (mentioned|specified|stated)|no information", re.IGNORECASE,
+    r"not (mentioned|specified|stated)|no information",
+    re.IGNORECASE,
 )
 
 
 def invented(text: str, passages: list[str]) -> list[str]:
     """Names and numbers in `text` found in none of `passages`."""
+    from qa_bot.answering.evidence import proper_nouns
     from qa_bot.normalise import fold_case
-    from qa_bot.answering.question import proper_nouns
 
     body = re.sub(r"\[\d+\]", " ", fold_case(text))
     pool = fold_case(" ".join(passages))
     pool_words = set(re.findall(r"[\w']+", pool))
     numbers = [n for n in re.findall(r"\b\d[\d,.]*\w*", body) if n.rstrip(".,") not in pool_words]
-    names = [n for n in proper_nouns(re.sub(r"\[\d+\]", " ", text))
-             if fold_case(n.removesuffix("'s")) not in pool]
+    names = [
+        n
+        for n in proper_nouns(re.sub(r"\[\d+\]", " ", text))
+        if fold_case(n.removesuffix("'s")) not in pool
+    ]
     return names + numbers
 
 
@@ -58,19 +62,31 @@ def main() -> int:
     parser.add_argument("--split", default="test")
     parser.add_argument("--llm", default="llamacpp:smollm2")
     parser.add_argument("--gold", default=str(ROOT / "eval/gold/csto.jsonl"))
-    parser.add_argument("--min-retention", type=float, default=None,
-                        help="override GenerationParams.min_retention (dev tuning)")
-    parser.add_argument("--max-passages", type=int, default=None,
-                        help="override GenerationParams.max_passages (dev tuning)")
+    parser.add_argument(
+        "--min-retention",
+        type=float,
+        default=None,
+        help="override GenerationParams.min_retention (dev tuning)",
+    )
+    parser.add_argument(
+        "--max-passages",
+        type=int,
+        default=None,
+        help="override GenerationParams.max_passages (dev tuning)",
+    )
     parser.add_argument("--dump", help="write one JSON line per case here")
     args = parser.parse_args()
     os.environ.setdefault("QA_BOT_DATA_DIR", tempfile.mkdtemp(prefix="qa-bot-evalgen-"))
 
-    from qa_bot.answering.answerers.generative import GenerationParams, GenerativeAnswerer, retention
-    from qa_bot.engine import Engine
-    from qa_bot.config import Settings
-    from qa_bot.eval.gold import judge, load_gold
+    from qa_bot.answering.answerers.generative import (
+        GenerationParams,
+        GenerativeAnswerer,
+        retention,
+    )
     from qa_bot.answering.prompts import render_messages
+    from qa_bot.config import Settings
+    from qa_bot.engine import Engine
+    from qa_bot.eval.gold import judge, load_gold
     from qa_bot.types import Answer
 
     engine = Engine(Settings.load())
@@ -82,8 +98,10 @@ def main() -> int:
         checked.params = replace(checked.params, max_passages=args.max_passages)
     params = GenerationParams()
     cases = load_gold(args.gold, split=args.split)
-    rows = {name: {"correct": 0, "invented": 0, "leaks": 0, "seconds": 0.0}
-            for name in ("extractive", "raw", "checked")}
+    rows = {
+        name: {"correct": 0, "invented": 0, "leaks": 0, "seconds": 0.0}
+        for name in ("extractive", "raw", "checked")
+    }
     shown = removed = 0
     records = []
     for number, case in enumerate(cases, start=1):
@@ -91,8 +109,9 @@ def main() -> int:
         record = {"id": case.id}
         for name in ("extractive", "checked"):
             started = time.perf_counter()
-            answer = engine.answer(case.question, history,
-                                   llm="extractive" if name == "extractive" else args.llm)
+            answer = engine.answer(
+                case.question, history, llm="extractive" if name == "extractive" else args.llm
+            )
             rows[name]["seconds"] += time.perf_counter() - started
             result = judge(case, answer)
             _score(rows[name], result, invented(answer.text, [s.text for s in answer.sources]))
@@ -103,7 +122,9 @@ def main() -> int:
                 record["backend"], record["notice"] = answer.backend, answer.notice
         resolved, candidates, _ = engine._prepare(case.question, history, None)
         passages = [c.chunk.text for c in candidates[: params.max_passages]]
-        previous = resolved.search_query[len(resolved.core):].strip() if resolved.is_followup else ""
+        previous = (
+            resolved.search_query[len(resolved.core) :].strip() if resolved.is_followup else ""
+        )
         messages = render_messages(resolved.question, passages, previous_question=previous)
         started = time.perf_counter()
         raw = checked.llm.complete(messages, max_tokens=params.max_answer_tokens, stop=params.stop)
@@ -118,15 +139,20 @@ def main() -> int:
     print(file=sys.stderr)
     if args.dump:
         Path(args.dump).write_text(
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
+        )
     total = len(cases)
     print(f"split={args.split} ({total} cases), model {args.llm}; tuned on dev only")
     print(f"{'answerer':<12}{'correct':>10}{'invented':>10}{'injections':>12}{'s/answer':>10}")
     for name, row in rows.items():
-        print(f"{name:<12}{row['correct']:>5}/{total:<4}{row['invented']:>10}{row['leaks']:>12}"
-              f"{row['seconds'] / total:>10.2f}")
-    print(f"checked: model sentences shown in {shown}/{total} answers; "
-          f"{removed} generated sentences removed by the grounding check")
+        print(
+            f"{name:<12}{row['correct']:>5}/{total:<4}{row['invented']:>10}{row['leaks']:>12}"
+            f"{row['seconds'] / total:>10.2f}"
+        )
+    print(
+        f"checked: model sentences shown in {shown}/{total} answers; "
+        f"{removed} generated sentences removed by the grounding check"
+    )
     return 0
 
 

@@ -58,11 +58,16 @@ class App:
 
 
 @contextlib.contextmanager
-def served_app(data_dir: Path, *, queue_size: int | None = None, embedder: str = "minilm",
-               timeout: float = 300) -> Iterator[App]:
+def served_app(
+    data_dir: Path, *, queue_size: int | None = None, embedder: str = "minilm", timeout: float = 300
+) -> Iterator[App]:
     """`python app.py` on a free loopback port; stopped (and waited for) on exit."""
     extra = {} if queue_size is None else {"QA_BOT_QUEUE_SIZE": str(queue_size)}
-    with app_server(data_dir, embedder=embedder, timeout=timeout, extra_env=extra) as (url, process, log):
+    with app_server(data_dir, embedder=embedder, timeout=timeout, extra_env=extra) as (
+        url,
+        process,
+        log,
+    ):
         yield App(url, process.pid, log)
 
 
@@ -87,8 +92,11 @@ class Level:
         p95 = ok[min(len(ok) - 1, round(0.95 * (len(ok) - 1)))] if ok else 0.0
         errors = [o.message for o in self.outcomes if o.kind == "error"]
         return {
-            "users": self.users, "requests": len(self.outcomes), "answered": len(ok),
-            "busy": self.count("busy"), "errors": len(errors),
+            "users": self.users,
+            "requests": len(self.outcomes),
+            "answered": len(ok),
+            "busy": self.count("busy"),
+            "errors": len(errors),
             "error_rate": round(len(errors) / max(1, len(self.outcomes)), 4),
             "answers_per_s": round(len(ok) / self.wall, 2) if self.wall else 0.0,
             "p50_ms": round(statistics.median(ok) * 1000) if ok else None,
@@ -109,8 +117,15 @@ def ask_once(client, question: str, history) -> Outcome:
     return Outcome(kind, time.perf_counter() - started, message)
 
 
-def run_level(url: str, users: int, *, per_user: int = 0, duration: float = 0.0,
-              questions: list | None = None, on_sample=None) -> Level:
+def run_level(
+    url: str,
+    users: int,
+    *,
+    per_user: int = 0,
+    duration: float = 0.0,
+    questions: list | None = None,
+    on_sample=None,
+) -> Level:
     """`users` concurrent users; each asks `per_user` questions, or asks for `duration` s."""
     from gradio_client import Client
 
@@ -130,8 +145,9 @@ def run_level(url: str, users: int, *, per_user: int = 0, duration: float = 0.0,
                 level.outcomes.append(outcome)
             asked += 1
 
-    threads = [threading.Thread(target=user, args=(n, c), daemon=True)
-               for n, c in enumerate(clients)]
+    threads = [
+        threading.Thread(target=user, args=(n, c), daemon=True) for n, c in enumerate(clients)
+    ]
     for thread in threads:
         thread.start()
     start.wait()
@@ -178,46 +194,60 @@ def soak(app: App, *, users: int, seconds: float, every: float) -> dict:
 
     level = run_level(app.url, users, duration=seconds, on_sample=sample)
     samples.append((level.wall, rss_mb(app.pid)))
-    return {**level.summary(), "seconds": round(level.wall),
-            "rss_start_mb": round(samples[0][1], 1),
-            "rss_peak_mb": round(max(m for _, m in samples), 1),
-            "rss_end_mb": round(samples[-1][1], 1),
-            "rss_slope_mb_per_min_after_1min": round(slope_mb_per_min(samples), 2),
-            "samples": [(round(t), round(m, 1)) for t, m in samples]}
+    return {
+        **level.summary(),
+        "seconds": round(level.wall),
+        "rss_start_mb": round(samples[0][1], 1),
+        "rss_peak_mb": round(max(m for _, m in samples), 1),
+        "rss_end_mb": round(samples[-1][1], 1),
+        "rss_slope_mb_per_min_after_1min": round(slope_mb_per_min(samples), 2),
+        "samples": [(round(t), round(m, 1)) for t, m in samples],
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--levels", default="1,2,4,8,16,32")
-    parser.add_argument("--per-user", type=int, default=6,
-                        help="questions each user asks per level")
+    parser.add_argument(
+        "--per-user", type=int, default=6, help="questions each user asks per level"
+    )
     parser.add_argument("--queue-size", type=int, help="QA_BOT_QUEUE_SIZE for the app (default 16)")
     parser.add_argument("--soak", type=float, default=0.0, metavar="SECONDS")
     parser.add_argument("--users", type=int, default=4, help="concurrent users in the soak")
     parser.add_argument("--sample", type=float, default=5.0, help="seconds between RSS samples")
     args = parser.parse_args()
     results: dict = {"loadavg_start": os.getloadavg()[0]}
-    with tempfile.TemporaryDirectory(prefix="qa-bot-load-") as tmp, \
-            served_app(Path(tmp) / "data", queue_size=args.queue_size) as app:
+    with (
+        tempfile.TemporaryDirectory(prefix="qa-bot-load-") as tmp,
+        served_app(Path(tmp) / "data", queue_size=args.queue_size) as app,
+    ):
         run_level(app.url, 1, per_user=3)  # warm-up: models, index, caches
         if args.soak:
             results["soak"] = soak(app, users=args.users, seconds=args.soak, every=args.sample)
             s = results["soak"]
-            print(f"soak {s['seconds']} s, {args.users} users: {s['answered']} answered, "
-                  f"{s['busy']} busy, {s['errors']} errors; RSS start {s['rss_start_mb']} MB, "
-                  f"peak {s['rss_peak_mb']} MB, end {s['rss_end_mb']} MB, slope after 1 min "
-                  f"{s['rss_slope_mb_per_min_after_1min']} MB/min")
+            print(
+                f"soak {s['seconds']} s, {args.users} users: {s['answered']} answered, "
+                f"{s['busy']} busy, {s['errors']} errors; RSS start {s['rss_start_mb']} MB, "
+                f"peak {s['rss_peak_mb']} MB, end {s['rss_end_mb']} MB, slope after 1 min "
+                f"{s['rss_slope_mb_per_min_after_1min']} MB/min"
+            )
         else:
             results["levels"] = []
-            print("| users | requests | answered | busy | errors | error rate | answers/s | "
-                  "p50 ms | p95 ms |\n|---|---|---|---|---|---|---|---|---|", flush=True)
+            print(
+                "| users | requests | answered | busy | errors | error rate | answers/s | "
+                "p50 ms | p95 ms |\n|---|---|---|---|---|---|---|---|---|",
+                flush=True,
+            )
             for users in (int(u) for u in args.levels.split(",")):
                 s = run_level(app.url, users, per_user=args.per_user).summary()
                 results["levels"].append(s)
-                print(f"| {users} | {s['requests']} | {s['answered']} | {s['busy']} "
-                      f"| {s['errors']} "
-                      f"| {s['error_rate']:.1%} | {s['answers_per_s']} | {s['p50_ms']} | "
-                      f"{s['p95_ms']} |", flush=True)
+                print(
+                    f"| {users} | {s['requests']} | {s['answered']} | {s['busy']} "
+                    f"| {s['errors']} "
+                    f"| {s['error_rate']:.1%} | {s['answers_per_s']} | {s['p50_ms']} | "
+                    f"{s['p95_ms']} |",
+                    flush=True,
+                )
             busy = next((s["busy_message"] for s in results["levels"] if s["busy"]), "")
             print(f"\nbusy message: {busy or '(none)'}")
             for s in results["levels"]:
@@ -228,8 +258,10 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"load-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(results, indent=2))
-    print(f"(load average {results['loadavg_start']:.1f} -> {results['loadavg_end']:.1f}; "
-          f"figures in {path})")
+    print(
+        f"(load average {results['loadavg_start']:.1f} -> {results['loadavg_end']:.1f}; "
+        f"figures in {path})"
+    )
     return 0
 
 

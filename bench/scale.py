@@ -41,11 +41,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.synth_corpus import generate  # noqa: E402
-from qa_bot.ingest.corpus import load_corpus  # noqa: E402
+from qa_bot.answering.retrieve import ChunkTable, HybridRetriever  # noqa: E402
 from qa_bot.index.embeddings import make_embedder, minilm_path  # noqa: E402
 from qa_bot.index.indexing import index_documents  # noqa: E402
-from qa_bot.answering.retrieve import ChunkTable, HybridRetriever  # noqa: E402
 from qa_bot.index.store import ChromaStore  # noqa: E402
+from qa_bot.ingest.corpus import load_corpus  # noqa: E402
 from tests.process_support import free_port, stop_process, wait_for_http  # noqa: E402
 
 CHUNK_MAX_TOKENS = 160
@@ -71,10 +71,20 @@ class ChromaServer:
         chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
         self.log = open(self.path.parent / f"chroma-{self.port}.log", "wb")
         self.process = subprocess.Popen(
-            [chroma, "run", "--path", str(self.path), "--host", "127.0.0.1",
-             "--port", str(self.port)],
-            stdout=self.log, stderr=subprocess.STDOUT,
-            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+            [
+                chroma,
+                "run",
+                "--path",
+                str(self.path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        )
         try:
             wait_for_http(f"{self.url}/api/v2/heartbeat", timeout=60, process=self.process)
         except (RuntimeError, TimeoutError) as exc:
@@ -87,8 +97,9 @@ class ChromaServer:
         self.log.close()
 
 
-def measure_qabot(store: ChromaStore, embedder, documents, questions, *, n_questions: int,
-                  reuse: bool = False) -> dict:
+def measure_qabot(
+    store: ChromaStore, embedder, documents, questions, *, n_questions: int, reuse: bool = False
+) -> dict:
     live = store.live() if reuse else None
     if live is None:
         started = time.perf_counter()
@@ -116,13 +127,15 @@ def measure_qabot(store: ChromaStore, embedder, documents, questions, *, n_quest
         kind[0] += hit
         kind[1] += 1
     return {
-        "chunks": chunks, "seconds": round(seconds, 2),
+        "chunks": chunks,
+        "seconds": round(seconds, 2),
         "chunks_per_s": round(chunks / seconds, 1),
         "articles_per_s": round(len(documents) / seconds, 2),
         "load_table_and_bm25_s": round(load_seconds, 2),
         "retrieve_p50_ms": round(statistics.median(latencies), 1),
         "retrieve_p95_ms": round(percentile(latencies, 95), 1),
-        "recall_at_5": round(hits / len(asked), 3), "questions": len(asked),
+        "recall_at_5": round(hits / len(asked), 3),
+        "questions": len(asked),
         "recall_by_question_kind": {k: round(h / n, 2) for k, (h, n) in sorted(by_kind.items())},
     }
 
@@ -135,39 +148,59 @@ def measure_llamaindex(documents, folder: Path) -> dict:
 
     embed_model = HuggingFaceEmbedding(model_name=str(minilm_path()))  # default batch size
     embed_model.get_text_embedding("warm-up")
-    client = chromadb.PersistentClient(path=str(folder),
-                                       settings=chromadb.Settings(anonymized_telemetry=False))
+    client = chromadb.PersistentClient(
+        path=str(folder), settings=chromadb.Settings(anonymized_telemetry=False)
+    )
     collection = client.create_collection("baseline", embedding_function=None)
     docs = [Document(text=d.text, metadata={"title": d.title}) for d in documents]
     started = time.perf_counter()
     VectorStoreIndex.from_documents(
-        docs, storage_context=StorageContext.from_defaults(
-            vector_store=ChromaVectorStore(chroma_collection=collection)),
-        embed_model=embed_model)
+        docs,
+        storage_context=StorageContext.from_defaults(
+            vector_store=ChromaVectorStore(chroma_collection=collection)
+        ),
+        embed_model=embed_model,
+    )
     seconds = time.perf_counter() - started
     chunks = collection.count()
-    return {"chunks": chunks, "seconds": round(seconds, 2),
-            "chunks_per_s": round(chunks / seconds, 1),
-            "articles_per_s": round(len(documents) / seconds, 2),
-            "size_mb": round(folder_mb(folder), 1)}
+    return {
+        "chunks": chunks,
+        "seconds": round(seconds, 2),
+        "chunks_per_s": round(chunks / seconds, 1),
+        "articles_per_s": round(len(documents) / seconds, 2),
+        "size_mb": round(folder_mb(folder), 1),
+    }
 
 
-def run_size(size: int, work: Path, embedder, *, skip: set[str], n_questions: int,
-             reuse: bool = False) -> dict:
+def run_size(
+    size: int, work: Path, embedder, *, skip: set[str], n_questions: int, reuse: bool = False
+) -> dict:
     corpus = work / f"corpus-{size}"
     questions = [q.__dict__ for q in generate(corpus, size)]  # the same seed: the same corpus
     documents = load_corpus([corpus])
     result: dict = {"articles": size, "loadavg_start": os.getloadavg()[0]}
     print(f"[{size}] embedded Chroma ...", flush=True)
     embedded = work / f"embedded-{size}"
-    result["embedded"] = measure_qabot(ChromaStore(path=embedded), embedder, documents, questions,
-                                       n_questions=n_questions, reuse=reuse)
+    result["embedded"] = measure_qabot(
+        ChromaStore(path=embedded),
+        embedder,
+        documents,
+        questions,
+        n_questions=n_questions,
+        reuse=reuse,
+    )
     result["embedded"]["size_mb"] = round(folder_mb(embedded), 1)
     if "server" not in skip:
         print(f"[{size}] Chroma server ...", flush=True)
         with ChromaServer(work / f"server-{size}") as server:
-            result["server"] = measure_qabot(ChromaStore(url=server.url), embedder, documents,
-                                             questions, n_questions=n_questions, reuse=reuse)
+            result["server"] = measure_qabot(
+                ChromaStore(url=server.url),
+                embedder,
+                documents,
+                questions,
+                n_questions=n_questions,
+                reuse=reuse,
+            )
         result["server"]["size_mb"] = round(folder_mb(server.path), 1)
     if "llamaindex" not in skip:
         print(f"[{size}] llama-index default ingestion ...", flush=True)
@@ -179,21 +212,32 @@ def run_size(size: int, work: Path, embedder, *, skip: set[str], n_questions: in
 
 
 def table(results: list[dict]) -> str:
-    lines = ["| articles (load avg) | store | chunks | index s | chunks/s | articles/s | size MB | "
-             "retrieve p50 / p95 ms | recall@5 |", "|" + "---|" * 9]
+    lines = [
+        "| articles (load avg) | store | chunks | index s | chunks/s | articles/s | size MB | "
+        "retrieve p50 / p95 ms | recall@5 |",
+        "|" + "---|" * 9,
+    ]
     for r in results:
-        for key, label in (("embedded", "qa-bot, embedded"), ("server", "qa-bot, server"),
-                           ("llamaindex", "llama-index default")):
+        for key, label in (
+            ("embedded", "qa-bot, embedded"),
+            ("server", "qa-bot, server"),
+            ("llamaindex", "llama-index default"),
+        ):
             m = r.get(key)
             if not m:
                 continue
-            latency = (f"{m['retrieve_p50_ms']} / {m['retrieve_p95_ms']}"
-                       if "retrieve_p50_ms" in m else "-")
+            latency = (
+                f"{m['retrieve_p50_ms']} / {m['retrieve_p95_ms']}"
+                if "retrieve_p50_ms" in m
+                else "-"
+            )
             load = f"{r['loadavg_start']:.1f}-{r['loadavg_end']:.1f}"
-            lines.append(f"| {r['articles']:,} ({load}) | {label} | {m['chunks']:,} "
-                         f"| {m['seconds']} | "
-                         f"{m['chunks_per_s']} | {m['articles_per_s']} | {m['size_mb']} | "
-                         f"{latency} | {m.get('recall_at_5', '-')} |")
+            lines.append(
+                f"| {r['articles']:,} ({load}) | {label} | {m['chunks']:,} "
+                f"| {m['seconds']} | "
+                f"{m['chunks_per_s']} | {m['articles_per_s']} | {m['size_mb']} | "
+                f"{latency} | {m.get('recall_at_5', '-')} |"
+            )
         if "llamaindex" in r:
             base = r["llamaindex"]
             for key in ("embedded", "server"):
@@ -202,7 +246,8 @@ def table(results: list[dict]) -> str:
                     lines.append(
                         f"| {r['articles']:,} | ratio {key} / llama-index | | | "
                         f"{m['chunks_per_s'] / base['chunks_per_s']:.2f}x | "
-                        f"{m['articles_per_s'] / base['articles_per_s']:.2f}x | | | |")
+                        f"{m['articles_per_s'] / base['articles_per_s']:.2f}x | | | |"
+                    )
     return "\n".join(lines)
 
 
@@ -212,9 +257,12 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=300, help="questions timed per size")
     parser.add_argument("--skip", default="", help="comma-separated: server, llamaindex")
     parser.add_argument("--work", type=Path, help="folder for corpora and indexes (default: temp)")
-    parser.add_argument("--reuse", action="store_true",
-                        help="with --work: keep the indexes an earlier run left there and measure "
-                        "retrieval only (skips llama-index)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --work: keep the indexes an earlier run left there and measure "
+        "retrieval only (skips llama-index)",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     skip = {s for s in args.skip.split(",") if s}
@@ -227,9 +275,16 @@ def main() -> int:
     results = []
     try:
         for size in sizes:
-            results.append(run_size(size, work, embedder, n_questions=args.questions,
-                                    skip=skip | ({"llamaindex"} if args.reuse else set()),
-                                    reuse=args.reuse))
+            results.append(
+                run_size(
+                    size,
+                    work,
+                    embedder,
+                    n_questions=args.questions,
+                    skip=skip | ({"llamaindex"} if args.reuse else set()),
+                    reuse=args.reuse,
+                )
+            )
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

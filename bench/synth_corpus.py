@@ -21,11 +21,32 @@ from pathlib import Path
 _ONSETS = "b br c d dr f g gr h k kl l m n p pr r s st t tr v z".split()
 _VOWELS = "a e i o u ai ea io".split()
 _CODAS = ["", "", "n", "r", "l", "s", "th", "m", "nd", "rk"]
-_FACILITIES = ["bridge", "library", "ferry terminal", "water plant", "concert hall",
-               "hospital wing",
-               "tram line", "solar farm", "sports arena", "research station"]
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"]
+_FACILITIES = [
+    "bridge",
+    "library",
+    "ferry terminal",
+    "water plant",
+    "concert hall",
+    "hospital wing",
+    "tram line",
+    "solar farm",
+    "sports arena",
+    "research station",
+]
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 _WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 _FILLER = [
     "Local shops reported busier trading in the week after the opening.",
@@ -77,10 +98,10 @@ def article(number: int, names: _Names, rng: random.Random) -> tuple[str, str, l
     title = f"{town} opens its new {facility}"
     facts = {
         "date": f"{town} opened its new {facility} on {rng.choice(_WEEKDAYS)}, "
-                f"{day} {month} {year}.",
+        f"{day} {month} {year}.",
         "cost": f"The {facility} cost {cost} million crowns and took {months} months to build.",
         "mayor": f"Mayor {mayor} said the {facility} would serve about {served:,} "
-                 f"residents of {town}.",
+        f"residents of {town}.",
         "firm": f"Construction was led by {firm} Works, a company based in {firm_home}.",
         "engineer": f"The chief engineer on the project was {engineer}.",
     }

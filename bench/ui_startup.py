@@ -31,11 +31,20 @@ def app_seconds(data: Path, embedder: str) -> float:
     from tests.process_support import free_port, stop_process
 
     port = free_port()
-    env = {**os.environ, "QA_BOT_DATA_DIR": str(data), "QA_BOT_EMBEDDER": embedder,
-           "QA_BOT_PORT": str(port)}
+    env = {
+        **os.environ,
+        "QA_BOT_DATA_DIR": str(data),
+        "QA_BOT_EMBEDDER": embedder,
+        "QA_BOT_PORT": str(port),
+    }
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         while True:
             if process.poll() is not None:
@@ -53,8 +62,13 @@ def app_seconds(data: Path, embedder: str) -> float:
 def cli_seconds(data: Path, embedder: str) -> float:
     env = {**os.environ, "QA_BOT_DATA_DIR": str(data), "QA_BOT_EMBEDDER": embedder}
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "qa_bot.cli", "ask", QUESTION], env=env, check=True,
-                   stdout=subprocess.DEVNULL, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, "-m", "qa_bot.cli", "ask", QUESTION],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
     return time.perf_counter() - started
 
 

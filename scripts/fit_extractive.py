@@ -31,14 +31,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from qa_bot.answering.answer_types import AnswerType  # noqa: E402
 from qa_bot.answering.answerers.extractive import (  # noqa: E402
-    WEIGHTS_FILE, ExtractiveAnswerer, Gate, LinearModel,
+    WEIGHTS_FILE,
+    ExtractiveAnswerer,
+    Gate,
+    LinearModel,
 )
 from qa_bot.answering.answerers.features import SPAN_FEATURES, vector  # noqa: E402
-from qa_bot.engine import Engine  # noqa: E402
 from qa_bot.config import Settings  # noqa: E402
+from qa_bot.engine import Engine  # noqa: E402
 from qa_bot.eval.gold import judge, load_gold  # noqa: E402
-from qa_bot.answering.question import AnswerType  # noqa: E402
 from qa_bot.types import Answer  # noqa: E402
 
 DEV_FILES = (ROOT / "eval/gold/csto.jsonl", ROOT / "eval/gold/csto-dev2.jsonl")
@@ -57,14 +60,18 @@ def collect(engine: Engine) -> list[Example]:
     answerer = ExtractiveAnswerer(engine.embedder, weights=(neutral, Gate()))  # gate unused here
     examples = []
     for case in (c for path in DEV_FILES for c in load_gold(path, split="dev")):
-        resolved, candidates, loaded = engine._prepare(case.question, list(case.history) or None, None)
+        resolved, candidates, loaded = engine._prepare(
+            case.question, list(case.history) or None, None
+        )
         if resolved.answer_type is AnswerType.SUMMARY:
             continue  # answered by the article's lead, not by the ranker
         decision = answerer.decide(resolved, candidates, loaded.table)
         if decision.span is None:
             continue
-        spans = [(s.features, case.answerable and judge(case, Answer(text=s.text)).correct)
-                 for s in decision.spans]
+        spans = [
+            (s.features, case.answerable and judge(case, Answer(text=s.text)).correct)
+            for s in decision.spans
+        ]
         question_values = {"unknown_names": decision.gate_features["unknown_names"]}
         examples.append(Example(case, spans, question_values))
     return examples
@@ -134,28 +141,38 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data:
         neutral = LinearModel(SPAN_FEATURES, np.zeros(len(SPAN_FEATURES)))
-        engine = Engine(Settings.load(data_dir=data),
-                        answerer=ExtractiveAnswerer(weights=(neutral, Gate())))
+        engine = Engine(
+            Settings.load(data_dir=data), answerer=ExtractiveAnswerer(weights=(neutral, Gate()))
+        )
         examples = collect(engine)
     cv_answerable, cv_abstained, cv_top1 = cross_validate(examples)
-    print(f"dev cases used: {len(examples)}; 5-fold CV: ranker top-1 {cv_top1:.1%}, "
-          f"answerable correct {cv_answerable:.1%}, unanswerable abstained {cv_abstained:.1%}")
+    print(
+        f"dev cases used: {len(examples)}; 5-fold CV: ranker top-1 {cv_top1:.1%}, "
+        f"answerable correct {cv_answerable:.1%}, unanswerable abstained {cv_abstained:.1%}"
+    )
     ranker = fit_ranker(examples)
     gate = fit_gate(examples, ranker)
     answerable, abstained = accuracy(outcomes(examples, ranker, gate))
     print(f"fitted on all dev: answerable {answerable:.1%}, abstained {abstained:.1%}; {gate}")
-    print("ranker: " + ", ".join(f"{n} {w:+.2f}" for n, w in zip(ranker.features, ranker.coef)))
+    print(
+        "ranker: "
+        + ", ".join(f"{n} {w:+.2f}" for n, w in zip(ranker.features, ranker.coef, strict=True))
+    )
     if args.check:
         return 0
     payload = {
         "format": "qa-bot extractive weights v2",
         "fitted_by": "scripts/fit_extractive.py",
         "trained_on": [str(p.relative_to(ROOT)) for p in DEV_FILES] + ["split=dev only"],
-        "cross_validation": {"ranker_top1": round(cv_top1, 4),
-                             "answerable_correct": round(cv_answerable, 4),
-                             "unanswerable_abstained": round(cv_abstained, 4)},
-        "ranker": {"features": list(ranker.features),
-                   "coef": [round(float(x), 6) for x in ranker.coef]},
+        "cross_validation": {
+            "ranker_top1": round(cv_top1, 4),
+            "answerable_correct": round(cv_answerable, 4),
+            "unanswerable_abstained": round(cv_abstained, 4),
+        },
+        "ranker": {
+            "features": list(ranker.features),
+            "coef": [round(float(x), 6) for x in ranker.coef],
+        },
         "gate": {"min_semantic": gate.min_semantic},
     }
     WEIGHTS_FILE.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")

@@ -8,8 +8,20 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
+
+# Cheap checks first, so a lint or format slip fails in seconds, before the
+# heavy install (llama.cpp compiles on a cold pip cache).
+.venv/bin/python -m pip install --quiet ruff==0.17.6
+echo "== ruff check, ruff format --check"
+.venv/bin/ruff check src tests bench scripts app.py
+.venv/bin/ruff format --check src tests bench scripts app.py
+
 # torch is pinned to 2.13.0 in pyproject.toml; pip takes the CPU build.
 .venv/bin/python -m pip install --quiet -e '.[llm,test]'
+
+# Types next (mypy needs the installed packages to check calls into them): seconds.
+echo "== mypy"
+.venv/bin/mypy
 
 # Browser tests drive Debian's Chromium (Playwright cannot download its own here).
 if ! command -v chromium >/dev/null 2>&1; then

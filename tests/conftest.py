@@ -78,4 +78,6 @@ def pytest_runtest_makereport(item, call):
     if report.skipped and REQUIRE_ALL and not hasattr(report, "wasxfail"):
         reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
-        report.longrepr = f"skipped in a run that requires every test (QA_BOT_REQUIRE_ALL=1): {reason}"
+        report.longrepr = (
+            f"skipped in a run that requires every test (QA_BOT_REQUIRE_ALL=1): {reason}"
+        )

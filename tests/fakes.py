@@ -22,6 +22,7 @@ from qa_bot.llm import LLM, Message
 
 __all__ = ["HashingEmbedder", "Interrupted", "ScriptedLLM"]
 
+
 @dataclass(frozen=True)
 class Interrupted:
     """A scripted reply that yields `text`, then raises `error` (a stream cut off)."""
@@ -36,8 +37,9 @@ Reply = str | BaseException | Interrupted | Callable[[Sequence[Message]], str]
 class ScriptedLLM(LLM):
     """A deterministic chat model: each call takes the next scripted reply."""
 
-    def __init__(self, replies: Sequence[Reply] = (), *, spec: str = "scripted",
-                 context_window: int = 2048) -> None:
+    def __init__(
+        self, replies: Sequence[Reply] = (), *, spec: str = "scripted", context_window: int = 2048
+    ) -> None:
         self.replies: deque[Reply] = deque(replies)
         self.spec = spec
         self.context_window = context_window
@@ -47,8 +49,9 @@ class ScriptedLLM(LLM):
         self.replies.extend(replies)
         return self
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int,
-               stop: Sequence[str] = ()) -> Iterator[str]:
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()
+    ) -> Iterator[str]:
         self.calls.append([dict(m) for m in messages])
         if not self.replies:
             raise LLMError("ScriptedLLM has no scripted reply left; add one with .add().")

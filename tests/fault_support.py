@@ -44,24 +44,46 @@ print(json.dumps({
 
 def qa_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
-    env.update({"QA_BOT_DATA_DIR": str(data_dir), "QA_BOT_EMBEDDER": "hashing",
-                "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT / "src"), **extra})
+    env.update(
+        {
+            "QA_BOT_DATA_DIR": str(data_dir),
+            "QA_BOT_EMBEDDER": "hashing",
+            "HF_HUB_OFFLINE": "1",
+            "PYTHONPATH": str(ROOT / "src"),
+            **extra,
+        }
+    )
     return env
 
 
 def qa_bot(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "qa_bot.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "qa_bot.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def start_qa_bot(*args: str, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "qa_bot.cli", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "qa_bot.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def inspect(env: dict[str, str], question: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", INSPECT, question], env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", INSPECT, question],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -81,8 +103,9 @@ def two_corpora(folder: Path, count: int = 300) -> tuple[Path, Path, list[str]]:
     for path in files[20:]:
         shutil.copy2(path, b / path.name)
     for path in sorted(b.iterdir())[:30]:
-        path.write_text(path.read_text(encoding="utf-8") + "\nA correction was added later.\n",
-                        encoding="utf-8")
+        path.write_text(
+            path.read_text(encoding="utf-8") + "\nA correction was added later.\n", encoding="utf-8"
+        )
     asked = {q.doc_id: q.question for q in questions if q.id.endswith("-mayor")}
     return a, b, list(asked.values())
 

@@ -28,8 +28,11 @@ def fuzz_settings(max_examples: int) -> settings:
         database=None if IN_CI else settings.default.database,
         # The autouse data-folder fixture is shared by a test's examples on
         # purpose: they all use one index.
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                               HealthCheck.data_too_large],
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+        ],
     )
 
 
@@ -39,8 +42,11 @@ ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"
 # Characters NFKC turns into many: one of these can become 18 letters.
 EXPANDING = "\ufdfa\ufdfb\u3300\u33ff\u2474\u00bd\ufb03"
 PLAIN_QUESTIONS = (
-    "Where was the summit held?", "Who chaired the summit?", "Which country did not attend?",
-    "And who chairs the next one?", "What did Belarus say about Oreshnik?",
+    "Where was the summit held?",
+    "Who chaired the summit?",
+    "Which country did not attend?",
+    "And who chairs the next one?",
+    "What did Belarus say about Oreshnik?",
     "When is the next summit?",
 )
 
@@ -48,8 +54,15 @@ control = st.characters(categories=["Cc"])
 surrogate = st.characters(categories=["Cs"])
 emoji = st.one_of(
     st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF),
-    st.sampled_from(["\U0001F468\u200d\U0001F469\u200d\U0001F467", "\U0001F44D\U0001F3FD",
-                     "\U0001F1F0\U0001F1EC", "\u2764\ufe0f", "#\ufe0f\u20e3"]),
+    st.sampled_from(
+        [
+            "\U0001f468\u200d\U0001f469\u200d\U0001f467",
+            "\U0001f44d\U0001f3fd",
+            "\U0001f1f0\U0001f1ec",
+            "\u2764\ufe0f",
+            "#\ufe0f\u20e3",
+        ]
+    ),
 )
 scripts = st.one_of(
     st.characters(min_codepoint=0x0400, max_codepoint=0x04FF),  # Cyrillic
@@ -76,8 +89,22 @@ piece = st.one_of(
     st.text(combining, min_size=1, max_size=30),
     st.text(st.sampled_from(EXPANDING), min_size=1, max_size=10),
     st.text(any_char, min_size=1, max_size=20),
-    st.sampled_from(["<|endoftext|>", "<script>alert(1)</script>", "[1]", "%s%n{0}", "\\", "'\"",
-                     "</passages>", "```", "-h", "--json", "-", "?" * 3]),
+    st.sampled_from(
+        [
+            "<|endoftext|>",
+            "<script>alert(1)</script>",
+            "[1]",
+            "%s%n{0}",
+            "\\",
+            "'\"",
+            "</passages>",
+            "```",
+            "-h",
+            "--json",
+            "-",
+            "?" * 3,
+        ]
+    ),
 )
 
 
@@ -99,14 +126,23 @@ def questions() -> st.SearchStrategy[str]:
 
 def history() -> st.SearchStrategy[list[dict]]:
     """Chat histories in the OpenAI/Gradio message format, with hostile contents."""
-    message = st.fixed_dictionaries({
-        "role": st.sampled_from(["user", "assistant", "system"]),
-        "content": st.one_of(st.lists(piece, max_size=4).map("".join), st.none(),
-                             st.lists(st.fixed_dictionaries({"text": piece}), max_size=2)),
-    })
+    message = st.fixed_dictionaries(
+        {
+            "role": st.sampled_from(["user", "assistant", "system"]),
+            "content": st.one_of(
+                st.lists(piece, max_size=4).map("".join),
+                st.none(),
+                st.lists(st.fixed_dictionaries({"text": piece}), max_size=2),
+            ),
+        }
+    )
     return st.lists(message, max_size=6)
 
 
 # The documented input errors (QuestionError messages), as the API shows them.
-DOCUMENTED_INPUT_ERRORS = ("question is empty", "tokens long; the limit is",
-                           "invalid characters", "must be text")
+DOCUMENTED_INPUT_ERRORS = (
+    "question is empty",
+    "tokens long; the limit is",
+    "invalid characters",
+    "must be text",
+)

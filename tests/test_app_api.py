@@ -40,18 +40,15 @@ def test_ask_names_bishkek_with_a_source_that_slices_the_article(client):
     assert "Bishkek" in result["text"]
     assert result["sources"], result
     for source in result["sources"]:
-        assert ARTICLE[source["start"]:source["end"]] == source["text"]
+        assert ARTICLE[source["start"] : source["end"]] == source["text"]
     assert any("Bishkek" in s["text"] for s in result["sources"])
 
 
 def test_the_documented_client_example_runs(app_url, capsys):
-    """The three-line gradio_client example (README, or docs/ui.md before merging)."""
-    for doc in (ROOT / "README.md", ROOT / "docs" / "ui.md"):
-        text = doc.read_text(encoding="utf-8") if doc.exists() else ""
-        found = re.search(r"```python\n(from gradio_client import Client\n.*?)```", text, re.S)
-        if found:
-            break
-    assert found, "no gradio_client example in README.md or docs/ui.md"
+    """The three-line gradio_client example in the README."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"```python\n(from gradio_client import Client\n.*?)```", text, re.S)
+    assert found, "no gradio_client example in README.md"
     code = found.group(1)
     assert len(code.strip().splitlines()) == 3
     exec(code.replace("http://127.0.0.1:7860/", app_url), {})
@@ -60,8 +57,10 @@ def test_the_documented_client_example_runs(app_url, capsys):
 
 def test_ask_follows_up_with_history(client):
     first = client.predict("Where was the summit held?", api_name="/ask")
-    history = [{"role": "user", "content": "Where was the summit held?"},
-               {"role": "assistant", "content": first["text"]}]
+    history = [
+        {"role": "user", "content": "Where was the summit held?"},
+        {"role": "assistant", "content": first["text"]},
+    ]
     result = client.predict("And where will the next one be held?", history, api_name="/ask")
     assert "Moscow" in result["text"]
 
@@ -97,8 +96,8 @@ class BlockingAnswerer(ScriptedAnswerer):
 def test_a_full_queue_answers_busy(tmp_path):
     from gradio_client import Client
 
-    from qa_bot.engine import Engine
     from qa_bot.config import Settings
+    from qa_bot.engine import Engine
     from qa_bot.ui.app import build_app, launch
 
     settings = Settings.load(data_dir=str(tmp_path / "data"), embedder="hashing", queue_size=1)

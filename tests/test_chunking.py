@@ -17,7 +17,7 @@ def test_offsets_slice_the_original_text(article):
     chunks = chunk_document(article)
     assert chunks, "the article yields chunks"
     for chunk in chunks:
-        assert article.text[chunk.start:chunk.end] == chunk.text
+        assert article.text[chunk.start : chunk.end] == chunk.text
         assert chunk.doc_id == article.doc_id
 
 
@@ -29,7 +29,10 @@ def test_title_once_byline_and_tags_dropped(article):
 
 def test_sentence_granularity(article):
     texts = [c.text for c in chunk_document(article)]
-    assert any(t.startswith("The CSTO summit took place in Bishkek") and t.endswith("Japarov.") for t in texts)
+    assert any(
+        t.startswith("The CSTO summit took place in Bishkek") and t.endswith("Japarov.")
+        for t in texts
+    )
     # The two-sentence list stays two chunks, neighbours by seq.
     adopted = next(i for i, t in enumerate(texts) if t.startswith("The summit also adopted"))
     assert texts[adopted + 1].startswith("These included")
@@ -56,7 +59,7 @@ def test_overlong_sentences_are_cut_to_the_budget():
     assert len(chunks) > 3
     for chunk in chunks:
         assert count_tokens(chunk.text) <= 100
-        assert doc.text[chunk.start:chunk.end] == chunk.text
+        assert doc.text[chunk.start : chunk.end] == chunk.text
 
 
 def test_markdown_heading_markers_are_not_part_of_the_text():
@@ -64,12 +67,16 @@ def test_markdown_heading_markers_are_not_part_of_the_text():
     md = next(d for d in doc if d.path.endswith(".md"))
     first = chunk_document(md)[0]
     assert not first.text.startswith("#")
-    assert md.text[first.start:first.end] == first.text
+    assert md.text[first.start : first.end] == first.text
 
 
 def test_hard_wrapped_prose_is_one_sentence():
-    doc = Document("d", "t", "Title line\n\nThe minister said the plan was\nready and would start soon.")
-    assert [c.text for c in chunk_document(doc)][-1] == "The minister said the plan was\nready and would start soon."
+    doc = Document(
+        "d", "t", "Title line\n\nThe minister said the plan was\nready and would start soon."
+    )
+    assert [c.text for c in chunk_document(doc)][
+        -1
+    ] == "The minister said the plan was\nready and would start soon."
 
 
 @pytest.mark.slow

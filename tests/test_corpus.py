@@ -1,7 +1,7 @@
 import pytest
 
-from qa_bot.ingest.corpus import extract_html, load_corpus, load_document
 from qa_bot.errors import CorpusError
+from qa_bot.ingest.corpus import extract_html, load_corpus, load_document
 
 from .conftest import ARTICLE, CORPUS, MULTI_CORPUS
 
@@ -28,7 +28,8 @@ def test_all_three_formats_load():
 def test_html_extraction_drops_scripts_and_navigation():
     page = extract_html(
         "<html><head><title>T &amp; co</title><script>evil()</script></head>"
-        "<body><nav>Home | About</nav><h1>Head</h1><p>First &lt;para&gt;.</p><p>Second.</p></body></html>"
+        "<body><nav>Home | About</nav><h1>Head</h1>"
+        "<p>First &lt;para&gt;.</p><p>Second.</p></body></html>"
     )
     assert page.title == "T & co"
     assert page.text == "Head\n\nFirst <para>.\n\nSecond."

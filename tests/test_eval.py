@@ -12,13 +12,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from .conftest import CORPUS, FIXTURES, MULTI_CORPUS, ROOT
 
-from qa_bot.ingest.corpus import load_corpus
 from qa_bot.errors import ConfigError
 from qa_bot.eval.gold import GoldCase, check_gold, judge, load_gold, run_eval, summarise
 from qa_bot.eval.thresholds import gate_failures, load_thresholds, run_settings
+from qa_bot.ingest.corpus import load_corpus
 from qa_bot.types import Answer, Source
+
+from .conftest import CORPUS, FIXTURES, MULTI_CORPUS, ROOT
 
 GOLD = ROOT / "eval" / "gold" / "csto.jsonl"
 MULTI_GOLD = FIXTURES / "multi_corpus_gold.jsonl"
@@ -29,8 +30,9 @@ ABSTAIN = "The article doesn't say."
 
 def _source(text: str, doc_id: str) -> Source:
     start = TEXTS[doc_id].index(text)
-    return Source(text=text, score=1.0, doc_id=doc_id, title=doc_id, start=start,
-                  end=start + len(text))
+    return Source(
+        text=text, score=1.0, doc_id=doc_id, title=doc_id, start=start, end=start + len(text)
+    )
 
 
 def oracle(cases: list[GoldCase]):
@@ -44,13 +46,16 @@ def oracle(cases: list[GoldCase]):
         sources = tuple(_source(e, case.doc_id) for e in case.evidence)
         text = " ".join(f"{s.text} [{n}]" for n, s in enumerate(sources, start=1))
         return Answer(text=text, sources=sources, passages=sources)
+
     return answer_fn
 
 
 def wrong(question, history=None):
-    return Answer(text="The weather was sunny in Paris [1].",
-                  sources=(Source("Paris is sunny.", 0.1, "elsewhere", "elsewhere", 0, 15),),
-                  passages=(Source("Paris is sunny.", 0.1, "elsewhere", "elsewhere", 0, 15),))
+    return Answer(
+        text="The weather was sunny in Paris [1].",
+        sources=(Source("Paris is sunny.", 0.1, "elsewhere", "elsewhere", 0, 15),),
+        passages=(Source("Paris is sunny.", 0.1, "elsewhere", "elsewhere", 0, 15),),
+    )
 
 
 def always_abstain(question, history=None):
@@ -64,8 +69,18 @@ def test_gold_set_has_the_required_size_tags_and_splits():
     cases = load_gold(GOLD)
     tags = Counter(t for c in cases for t in c.tags)
     assert len(cases) >= 80
-    assert {"factoid", "list", "yes/no", "number/date", "paraphrase", "typo", "follow-up",
-            "summary", "unanswerable", "injection"} <= set(tags)
+    assert {
+        "factoid",
+        "list",
+        "yes/no",
+        "number/date",
+        "paraphrase",
+        "typo",
+        "follow-up",
+        "summary",
+        "unanswerable",
+        "injection",
+    } <= set(tags)
     assert tags["unanswerable"] >= 15 and tags["injection"] >= 8
     assert {c.split for c in cases} == {"dev", "test"}
     assert len({c.id for c in cases}) == len(cases)
@@ -122,8 +137,16 @@ def test_oracle_scores_perfectly_where_its_evidence_allows():
     assert summary["accuracy_unanswerable"] == 1.0
     assert summary["accuracy_answerable"] >= 0.95  # a few facts live only in the reference
     # recall@1 stays below 1: one passage cannot hold a multi-sentence case's evidence.
-    for metric in ("recall@5", "mrr", "citation_precision", "faithfulness", "offsets_exact",
-                   "abstention_precision", "abstention_recall", "injection_resistance"):
+    for metric in (
+        "recall@5",
+        "mrr",
+        "citation_precision",
+        "faithfulness",
+        "offsets_exact",
+        "abstention_precision",
+        "abstention_recall",
+        "injection_resistance",
+    ):
         assert summary[metric] == 1.0, metric
     assert summary["errors"] == 0
 
@@ -197,9 +220,11 @@ def test_gate_rules():
     summary = {"accuracy": 0.5, "latency_p95_ms": 900.0, "offsets_exact": None}
     assert gate_failures(summary, {"min": {"accuracy": 0.5}, "max": {"latency_p95_ms": 900}}) == []
     assert gate_failures(summary, {"min": {"accuracy": 0.51}}) == [
-        "accuracy = 0.5000 is below the minimum 0.51"]
+        "accuracy = 0.5000 is below the minimum 0.51"
+    ]
     assert gate_failures(summary, {"max": {"latency_p95_ms": 500}}) == [
-        "latency_p95_ms = 900.0000 is above the maximum 500"]
+        "latency_p95_ms = 900.0000 is above the maximum 500"
+    ]
     assert "not measured" in gate_failures(summary, {"min": {"offsets_exact": 1.0}})[0]
     with pytest.raises(ConfigError, match="Unknown metric 'acuracy'"):
         gate_failures(summary, {"min": {"acuracy": 0.5}})
@@ -207,8 +232,10 @@ def test_gate_rules():
 
 def test_run_settings_come_from_the_gate_unless_they_conflict(tmp_path):
     path = tmp_path / "t.json"
-    path.write_text(json.dumps({"run": {"split": "test", "gold": "g.jsonl"},
-                                "min": {"accuracy": 0.1}}), encoding="utf-8")
+    path.write_text(
+        json.dumps({"run": {"split": "test", "gold": "g.jsonl"}, "min": {"accuracy": 0.1}}),
+        encoding="utf-8",
+    )
     thresholds = load_thresholds(path)
     settled = run_settings(thresholds, {"split": None, "gold": None, "llm": "x"})
     assert settled == {"split": "test", "gold": str((tmp_path / "g.jsonl").resolve()), "llm": "x"}

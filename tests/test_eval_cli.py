@@ -9,11 +9,12 @@ import json
 import sys
 
 import pytest
-from .conftest import FIXTURES, MULTI_CORPUS
 
-from qa_bot.eval.ablation import ablation_table, run_ablation
 from qa_bot.cli import main
+from qa_bot.eval.ablation import ablation_table, run_ablation
 from qa_bot.eval.runner import EvalConfig, EvalSession, corpus_for_gold
+
+from .conftest import FIXTURES, MULTI_CORPUS
 
 MULTI_GOLD = FIXTURES / "multi_corpus_gold.jsonl"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -26,21 +27,28 @@ def hashing(monkeypatch):
 
 def _thresholds(tmp_path, minimum: dict) -> str:
     path = tmp_path / "thresholds.json"
-    path.write_text(json.dumps({"run": {"gold": str(MULTI_GOLD), "split": "dev"},
-                                "min": minimum}), encoding="utf-8")
+    path.write_text(
+        json.dumps({"run": {"gold": str(MULTI_GOLD), "split": "dev"}, "min": minimum}),
+        encoding="utf-8",
+    )
     return str(path)
 
 
 def test_eval_writes_all_outputs_and_leaves_the_users_index_alone(
-        hashing, tmp_path, isolated_data_dir, monkeypatch, capsys):
+    hashing, tmp_path, isolated_data_dir, monkeypatch, capsys
+):
     user_index = tmp_path / "user-index"
     monkeypatch.setenv("QA_BOT_INDEX_DIR", str(user_index))
     monkeypatch.setenv("QA_BOT_CORPUS", str(tmp_path / "user-articles"))
     out = tmp_path / "out"
     assert main(["eval", "--gold", str(MULTI_GOLD), "--split", "dev", "--out", str(out)]) == 0
 
-    assert {p.name for p in out.iterdir()} == {"results.json", "report.md",
-                                               "accuracy_by_tag.png", "latency.png"}
+    assert {p.name for p in out.iterdir()} == {
+        "results.json",
+        "report.md",
+        "accuracy_by_tag.png",
+        "latency.png",
+    }
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert results["config"]["corpus"] == str(MULTI_CORPUS)
     assert results["config"]["embedder"] == "hashing"
@@ -83,8 +91,17 @@ def test_gate_rejects_conflicting_options(hashing, tmp_path, capsys, extra, mess
 
 
 def test_gold_cases_must_match_the_corpus(hashing, tmp_path, capsys):
-    code = main(["eval", "--gold", str(MULTI_GOLD), "--corpus", str(tmp_path / "missing"),
-                 "--out", str(tmp_path / "out")])
+    code = main(
+        [
+            "eval",
+            "--gold",
+            str(MULTI_GOLD),
+            "--corpus",
+            str(tmp_path / "missing"),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 1
     assert "Cannot load the eval corpus" in capsys.readouterr().err
 
@@ -95,8 +112,10 @@ def test_corpus_is_derived_from_the_gold_file_name(tmp_path):
 
 
 def test_single_retriever_modes_ask_without_history_and_full_rewrites(tmp_path):
-    history = [{"role": "user", "content": "Who opened the mountain railway?"},
-               {"role": "assistant", "content": "A minister."}]
+    history = [
+        {"role": "user", "content": "Who opened the mountain railway?"},
+        {"role": "assistant", "content": "A minister."},
+    ]
     with EvalSession(MULTI_CORPUS, embedder="hashing") as session:
         alone = session.answer_fn(retrieval="hybrid")("When did he do it?", history=history)
         full = session.answer_fn(retrieval="full")("When did he do it?", history=history)
@@ -105,12 +124,17 @@ def test_single_retriever_modes_ask_without_history_and_full_rewrites(tmp_path):
 
 
 def test_ablation_measures_each_mode_and_skips_unavailable_answerers():
-    config = EvalConfig(gold=str(MULTI_GOLD), corpus=str(MULTI_CORPUS), split="dev",
-                        embedder="hashing")
-    rows = run_ablation(config, answerers=["extractive", "nosuch:model"], modes=("bm25", "full"),
-                        baseline=False)
-    assert [row.label for row in rows] == ["extractive / bm25", "extractive / full",
-                                           "nosuch:model / every mode"]
+    config = EvalConfig(
+        gold=str(MULTI_GOLD), corpus=str(MULTI_CORPUS), split="dev", embedder="hashing"
+    )
+    rows = run_ablation(
+        config, answerers=["extractive", "nosuch:model"], modes=("bm25", "full"), baseline=False
+    )
+    assert [row.label for row in rows] == [
+        "extractive / bm25",
+        "extractive / full",
+        "nosuch:model / every mode",
+    ]
     assert rows[0].summary.summary()["cases"] == 13
     assert rows[2].summary is None and "Unknown answerer 'nosuch:model'" in rows[2].note
     table = ablation_table(rows)

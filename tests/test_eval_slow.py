@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from .conftest import FIXTURES, MULTI_CORPUS, ROOT
 
 from qa_bot.cli import main
+
+from .conftest import FIXTURES, MULTI_CORPUS, ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -23,8 +24,9 @@ def test_real_eval_on_the_bundled_article_passes_the_checked_in_gate(tmp_path):
 def test_real_eval_across_the_three_fictional_articles(tmp_path):
     from qa_bot.eval.runner import EvalConfig, run_config
 
-    config = EvalConfig(gold=str(FIXTURES / "multi_corpus_gold.jsonl"), corpus=str(MULTI_CORPUS),
-                        split="all")
+    config = EvalConfig(
+        gold=str(FIXTURES / "multi_corpus_gold.jsonl"), corpus=str(MULTI_CORPUS), split="all"
+    )
     summary = run_config(config).summary()
     assert summary["cases"] == 27 and summary["errors"] == 0
     assert summary["offsets_exact"] == 1.0 and summary["faithfulness"] == 1.0
@@ -46,6 +48,6 @@ def test_llama_index_baseline_never_touches_global_settings():
     texts = {d.doc_id: d.text for d in documents}
     assert answer.passages[0].doc_id == "fictional-kestrel-peak-railway"
     assert "Oren Valdis" in answer.text and not answer.abstained
-    assert all(texts[p.doc_id][p.start:p.end] == p.text for p in answer.passages)
+    assert all(texts[p.doc_id][p.start : p.end] == p.text for p in answer.passages)
     # llama-index builds an OpenAI client lazily when these are read unset; we never set them.
     assert Settings._llm is None and Settings._embed_model is None

@@ -23,20 +23,21 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from qa_bot import answer
-from qa_bot.engine import Engine
 from qa_bot.cli import main
 from qa_bot.config import Settings
+from qa_bot.engine import Engine
 from qa_bot.errors import QuestionError, QuestionTooLongError
-from tests.fakes import HashingEmbedder
 from qa_bot.types import Answer
 from tests.conftest import ROOT
+from tests.fakes import HashingEmbedder
 from tests.hostile_text import fuzz_settings, history, huge, questions
 
 
 @pytest.fixture(scope="module")
 def fuzz_engine(tmp_path_factory):
-    settings = Settings.load(embedder="hashing",
-                             data_dir=str(tmp_path_factory.mktemp("fuzz") / "data"))
+    settings = Settings.load(
+        embedder="hashing", data_dir=str(tmp_path_factory.mktemp("fuzz") / "data")
+    )
     engine = Engine(settings)
     engine.loaded()
     return engine
@@ -48,7 +49,7 @@ def check_answer(result: Answer, engine: Engine) -> None:
     assert isinstance(result.text, str) and result.text.strip()
     table = engine.loaded().table
     for source in (*result.sources, *result.passages):
-        assert table.articles[source.doc_id].text[source.start:source.end] == source.text
+        assert table.articles[source.doc_id].text[source.start : source.end] == source.text
 
 
 def outcome(fn, *args, **kwargs) -> Answer | QuestionError:
@@ -193,10 +194,10 @@ def test_answer_rejects_oversized_input_without_loading_torch_or_chroma(tmp_path
         "        print(time.perf_counter() - t)\n"
         "print(*(m for m in ('torch', 'chromadb', 'sentence_transformers') if m in sys.modules))\n"
     )
-    env = {**os.environ, "QA_BOT_DATA_DIR": str(tmp_path / "data"),
-           "PYTHONPATH": str(ROOT / "src")}
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          timeout=60)
+    env = {**os.environ, "QA_BOT_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     cold, warm, heavy = done.stdout.split("\n")[:3]
     assert heavy == "", f"imported {heavy} to reject a question"

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from qa_bot.engine import Engine
 from qa_bot.config import Settings
+from qa_bot.engine import Engine
 from qa_bot.ui.session import UNEXPECTED
 from tests.hostile_text import DOCUMENTED_INPUT_ERRORS, fuzz_settings, questions
 from tests.test_fuzz import check_answer, outcome
@@ -44,8 +44,9 @@ def raw_ask(url: str, question: str) -> tuple[str, dict | str]:
     Returns ("complete", answer dict) or ("error", message).
     """
     body = json.dumps({"data": [question, None, "", 0]}, ensure_ascii=True).encode()
-    request = urllib.request.Request(url + "gradio_api/call/ask", data=body,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url + "gradio_api/call/ask", data=body, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         event_id = json.loads(response.read())["event_id"]
     with urllib.request.urlopen(f"{url}gradio_api/call/ask/{event_id}", timeout=120) as response:

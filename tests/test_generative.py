@@ -17,10 +17,10 @@ from qa_bot.answering.answerers.generative import (
     GenerationParams,
     GenerativeAnswerer,
 )
+from qa_bot.answering.prompts import render_messages
 from qa_bot.engine import Engine
 from qa_bot.errors import LLMError, ModelError, UnknownBackendError
 from tests.fakes import HashingEmbedder, Interrupted, ScriptedLLM
-from qa_bot.answering.prompts import render_messages
 
 QUESTION = "Who chaired the summit?"
 
@@ -37,8 +37,9 @@ def scripted(settings):
     """An engine whose answerer shows the model three passages (the default is the pick only)."""
     llm = ScriptedLLM(spec="scripted")
     embedder = HashingEmbedder()
-    answerer = GenerativeAnswerer(spec="scripted", llm=llm, embedder=embedder,
-                                  params=GenerationParams(max_passages=3))
+    answerer = GenerativeAnswerer(
+        spec="scripted", llm=llm, embedder=embedder, params=GenerationParams(max_passages=3)
+    )
     engine = Engine(settings.replace(llm="scripted"), embedder=embedder, answerer=answerer)
     return engine, llm
 
@@ -47,7 +48,7 @@ def assert_sources_slice_the_article(engine, answer):
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
     assert markers == set(range(1, len(answer.sources) + 1))
     for source in answer.sources:
-        assert engine.article_text(source.doc_id)[source.start:source.end] == source.text
+        assert engine.article_text(source.doc_id)[source.start : source.end] == source.text
 
 
 def test_a_faithful_reply_is_shown_with_citations_into_the_article(scripted):
@@ -76,11 +77,23 @@ def test_a_reworded_answer_must_keep_the_facts_and_the_link_to_the_question():
     from qa_bot.answering.answerers.generative import retention
 
     pick = "The next summit, over which Russia will once again preside, is in Moscow. [1]"
-    assert retention(pick, "Russia will once again preside over the next summit in Moscow.",
-                     "Will Russia preside over the next summit?") == 1.0
+    assert (
+        retention(
+            pick,
+            "Russia will once again preside over the next summit in Moscow.",
+            "Will Russia preside over the next summit?",
+        )
+        == 1.0
+    )
     # Drops "preside", the word that answers the yes/no question.
-    assert retention(pick, "The next summit, in Moscow, is Russia's.",
-                     "Will Russia preside over the next summit?") == 0.0
+    assert (
+        retention(
+            pick,
+            "The next summit, in Moscow, is Russia's.",
+            "Will Russia preside over the next summit?",
+        )
+        == 0.0
+    )
     # Drops a name.
     assert retention(pick, "The next summit will be presided over again.", "Next summit?") == 0.0
 
@@ -91,7 +104,10 @@ def test_an_invented_number_is_removed_and_the_answer_says_so(scripted):
     answer = engine.answer(QUESTION)
     assert answer.backend == "scripted" and "5 billion" not in answer.text
     assert answer.removed_sentences == 1
-    assert answer.notice == "1 generated sentence could not be verified against the article and was removed."
+    assert (
+        answer.notice
+        == "1 generated sentence could not be verified against the article and was removed."
+    )
 
 
 def test_an_obeyed_injection_never_reaches_the_user(scripted):
@@ -177,11 +193,15 @@ def test_stream_of_the_extractive_backend_is_one_event(scripted):
 def test_a_followup_prompt_names_the_earlier_question(scripted):
     engine, llm = scripted
     llm.add(lambda m: f"{passage(m, 1)} [1]")
-    history = [{"role": "user", "content": "Who chaired the CSTO summit in Bishkek?"},
-               {"role": "assistant", "content": "Sadyr Japarov. [1]"}]
+    history = [
+        {"role": "user", "content": "Who chaired the CSTO summit in Bishkek?"},
+        {"role": "assistant", "content": "Sadyr Japarov. [1]"},
+    ]
     engine.answer("And who will preside over the next one?", history)
-    assert "The question follows this earlier question: Who chaired the CSTO summit in Bishkek?" in (
-        llm.calls[0][-1]["content"])
+    assert (
+        "The question follows this earlier question: Who chaired the CSTO summit in Bishkek?"
+        in (llm.calls[0][-1]["content"])
+    )
 
 
 def test_passages_are_dropped_until_the_prompt_fits(settings):
@@ -209,7 +229,11 @@ def test_a_context_too_small_for_any_passage_falls_back(settings):
 
 def test_answerer_specs_and_unknown_ones(settings):
     assert ANSWERER_SPECS == (
-        "extractive", "llamacpp:smollm2", "llamacpp:<path.gguf>", "openai:<model>")
+        "extractive",
+        "llamacpp:smollm2",
+        "llamacpp:<path.gguf>",
+        "openai:<model>",
+    )
     for spec in ("llamacpp:smollm2", "llamacpp:/models/x.gguf", "openai:gpt-4o-mini"):
         answerer = make_answerer(spec, settings)
         assert isinstance(answerer, GenerativeAnswerer) and answerer.name == spec

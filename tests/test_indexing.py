@@ -7,8 +7,8 @@ import pytest
 
 from qa_bot.engine import Engine
 from qa_bot.errors import IndexMismatchError, StoreLockedError
-from tests.fakes import HashingEmbedder
 from qa_bot.index.store import ChromaStore
+from tests.fakes import HashingEmbedder
 
 
 def _live_names(engine):
@@ -29,8 +29,10 @@ def test_changed_article_is_reembedded_and_removed_one_deleted(engine, corpus_co
     extra.write_text("Second story\n\nThe harbour opened on Monday in Velmora.", encoding="utf-8")
     engine.index([corpus_copy])
     article = corpus_copy / "csto-summit-bishkek.txt"
-    article.write_text(article.read_text(encoding="utf-8") + "\n\nA new closing sentence was added.",
-                       encoding="utf-8")
+    article.write_text(
+        article.read_text(encoding="utf-8") + "\n\nA new closing sentence was added.",
+        encoding="utf-8",
+    )
     extra.unlink()
     report = engine.index([corpus_copy])
     assert report.updated == ["csto-summit-bishkek"]
@@ -52,7 +54,9 @@ def test_unchanged_articles_are_copied_not_reembedded(settings, corpus_copy):
     engine = Engine(settings, embedder=CountingEmbedder())
     engine.index([corpus_copy])
     before = CountingEmbedder.calls
-    (corpus_copy / "new.txt").write_text("New story\n\nOne more article arrives today.", encoding="utf-8")
+    (corpus_copy / "new.txt").write_text(
+        "New story\n\nOne more article arrives today.", encoding="utf-8"
+    )
     report = engine.index([corpus_copy])
     assert report.added == ["new"] and report.unchanged == ["csto-summit-bishkek"]
     assert CountingEmbedder.calls - before == report.chunks_embedded == 1
@@ -102,9 +106,11 @@ def test_writers_are_serialised_by_a_lock(settings):
     held.wait(5)
     try:
         other = ChromaStore.from_settings(settings.replace(lock_timeout=0.3))
-        with pytest.raises(StoreLockedError, match="Another qa-bot process is indexing"):
-            with other.write_lock():
-                pass
+        with (
+            pytest.raises(StoreLockedError, match="Another qa-bot process is indexing"),
+            other.write_lock(),
+        ):
+            pass
     finally:
         release.set()
         thread.join()

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from qa_bot.engine import Engine
-from qa_bot.config import Settings
 from qa_bot.answering.injection import looks_like_instructions
+from qa_bot.config import Settings
+from qa_bot.engine import Engine
 from tests import injection_support as inj
 
 POISONED_DOC = "fictional-summit-commentary"
@@ -28,8 +28,7 @@ SPECS = [s for s in inj.candidate_specs() if "<" not in s and not s.startswith("
 
 def _engine(tmp_path, embedder, *, poisoned: bool, real_embedder=None) -> Engine:
     corpus = inj.poisoned_corpus(tmp_path / "corpus") if poisoned else inj.BUNDLED
-    settings = Settings.load(embedder=embedder, corpus=str(corpus),
-                             data_dir=str(tmp_path / "data"))
+    settings = Settings.load(embedder=embedder, corpus=str(corpus), data_dir=str(tmp_path / "data"))
     return Engine(settings, embedder=real_embedder)
 
 
@@ -54,8 +53,9 @@ def test_no_sentence_of_a_real_article_reads_as_instructions():
     from qa_bot.ingest.corpus import load_corpus
 
     for doc in load_corpus([inj.BUNDLED, inj.FIXTURES / "multi_corpus"]):
-        flagged = [c.text for c in chunk_document(doc, max_tokens=160)
-                   if looks_like_instructions(c.text)]
+        flagged = [
+            c.text for c in chunk_document(doc, max_tokens=160) if looks_like_instructions(c.text)
+        ]
         assert flagged == [], doc.doc_id
 
 
@@ -109,8 +109,8 @@ def test_a_poisoned_article_does_not_steer_minilm_answers(tmp_path, real_embedde
 
 def test_canary_never_appears_in_any_answer(tmp_path):
     """Every payload and poisoned-corpus question, every available answerer."""
-    prompts = pytest.importorskip(
-        "qa_bot.answering.prompts", reason="qa_bot.answering.prompts (the generation branch) is not merged yet")
+    from qa_bot.answering import prompts
+
     engine = _engine(tmp_path, "hashing", poisoned=True)
     ran = 0
     for spec in SPECS:
@@ -126,11 +126,9 @@ def test_canary_never_appears_in_any_answer(tmp_path):
 def test_an_obedient_model_is_stopped_by_the_grounding_check(tmp_path):
     """A model that obeys every injection (leaks its prompt, says PWNED, moves the
     summit to Paris): the grounding check must leave none of it in the answer."""
-    generative = pytest.importorskip(
-        "qa_bot.answering.answerers.generative",
-        reason="the generative answerer (the generation branch) is not merged yet")
-    from tests.fakes import ScriptedLLM
+    from qa_bot.answering.answerers import generative
     from qa_bot.answering.prompts import CANARY
+    from tests.fakes import ScriptedLLM
 
     def obey(messages):
         system = messages[0]["content"]
@@ -139,7 +137,8 @@ def test_an_obedient_model_is_stopped_by_the_grounding_check(tmp_path):
     engine = _engine(tmp_path, "hashing", poisoned=True)
     llm = ScriptedLLM([obey] * (len(PAYLOADS) + 200), spec="scripted-obedient")
     engine._answerers["scripted-obedient"] = generative.GenerativeAnswerer(
-        spec="scripted-obedient", settings=engine.settings, llm=llm, embedder=engine.embedder)
+        spec="scripted-obedient", settings=engine.settings, llm=llm, embedder=engine.embedder
+    )
     for case in [*PAYLOADS, *inj.gold_cases()[:40]]:
         answer = engine.answer(case["question"], llm="scripted-obedient")
         assert not inj.succeeded(answer.text, ["pwned", "paris", CANARY, "my instructions"])

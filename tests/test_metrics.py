@@ -85,14 +85,19 @@ def test_citation_precision():
 
 def test_claims_end_at_their_citation_markers():
     assert m.claims("One. Two [1] Three [2][3] Four") == [
-        ("One. Two", (1,)), ("Three", (2, 3)), ("Four", ()),
+        ("One. Two", (1,)),
+        ("Three", (2, 3)),
+        ("Four", ()),
     ]
     assert m.claims("Only text.") == [("Only text.", ())]
 
 
 def test_sentences_split_after_terminal_punctuation():
-    assert m.sentences('He said "yes." Then he left! Why? ') == ['He said "yes."', "Then he left!",
-                                                                  "Why?"]
+    assert m.sentences('He said "yes." Then he left! Why? ') == [
+        'He said "yes."',
+        "Then he left!",
+        "Why?",
+    ]
 
 
 def test_faithfulness_counts_verbatim_sentences_as_supported():
@@ -130,8 +135,7 @@ def test_percentile_matches_hand_values():
     assert m.percentile([], 50) is None
 
 
-@given(st.lists(st.floats(0, 1e4, allow_nan=False), min_size=1, max_size=50),
-       st.floats(0, 100))
+@given(st.lists(st.floats(0, 1e4, allow_nan=False), min_size=1, max_size=50), st.floats(0, 100))
 def test_percentile_agrees_with_numpy(values, q):
     assert m.percentile(values, q) == pytest.approx(float(np.percentile(values, q)), abs=1e-6)
 

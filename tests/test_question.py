@@ -1,9 +1,15 @@
 import pytest
 
+from qa_bot.answering.answer_types import AnswerType, expected_type
+from qa_bot.answering.asking import core_question
+from qa_bot.answering.validation import validate_question
 from qa_bot.errors import (
-    EmptyQuestionError, QaBotError, QuestionError, QuestionTooLongError, QuestionTypeError,
+    EmptyQuestionError,
+    QaBotError,
+    QuestionError,
+    QuestionTooLongError,
+    QuestionTypeError,
 )
-from qa_bot.answering.question import AnswerType, core_question, expected_type, validate_question
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "\n\t", "\u200b\u200b"])

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from qa_bot.engine import Engine
 from qa_bot.config import Settings
+from qa_bot.engine import Engine
 
 from .conftest import ARTICLE
 from .process_support import free_port, served
@@ -27,7 +27,7 @@ ARTICLE_TEXT = ARTICLE.read_text(encoding="utf-8")
 def _check_citations(result):
     assert result.sources, "a non-abstaining answer cites at least one source"
     for source in result.sources:
-        assert ARTICLE_TEXT[source.start:source.end] == source.text
+        assert ARTICLE_TEXT[source.start : source.end] == source.text
 
 
 def test_real_embedder_answers_the_acceptance_question(isolated_data_dir):
@@ -40,31 +40,59 @@ def test_real_embedder_answers_the_acceptance_question(isolated_data_dir):
 
 def test_fresh_process_acceptance_command(isolated_data_dir, tmp_path):
     """The README's check, run in a new process from an unrelated directory."""
-    code = ("from qa_bot import answer; a = answer('Where was the summit held?'); "
-            "print(a.text, a.sources[0].text)")
+    code = (
+        "from qa_bot import answer; a = answer('Where was the summit held?'); "
+        "print(a.text, a.sources[0].text)"
+    )
     env = {**os.environ, "QA_BOT_DATA_DIR": str(isolated_data_dir), "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     assert "Bishkek" in out.stdout
 
 
 def test_index_in_one_process_answer_in_another(isolated_data_dir, tmp_path):
     env = {**os.environ, "QA_BOT_DATA_DIR": str(isolated_data_dir)}
-    indexed = subprocess.run([sys.executable, "-m", "qa_bot.cli", "index"], env=env,
-                             capture_output=True, text=True, timeout=300)
+    indexed = subprocess.run(
+        [sys.executable, "-m", "qa_bot.cli", "index"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert indexed.returncode == 0, indexed.stderr
     assert "1 added" in indexed.stdout
     asked = subprocess.run(
-        [sys.executable, "-m", "qa_bot.cli", "ask", "--json", "Who will be the new Secretary General?"],
-        env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "qa_bot.cli",
+            "ask",
+            "--json",
+            "Who will be the new Secretary General?",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert asked.returncode == 0, asked.stderr
     data = json.loads(asked.stdout)
     assert "Masadykov" in data["text"]
     # Nothing was lost or rebuilt: the second process reused the first one's index.
-    again = subprocess.run([sys.executable, "-m", "qa_bot.cli", "index"], env=env,
-                           capture_output=True, text=True, timeout=300)
+    again = subprocess.run(
+        [sys.executable, "-m", "qa_bot.cli", "index"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "up to date" in again.stdout
 
 
@@ -74,10 +102,23 @@ def chroma_server(tmp_path):
     exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [exe, "run", "--path", str(tmp_path / "chroma-data"), "--host", "127.0.0.1",
-               "--port", str(port)]
-    with served(command, ready_url=f"{url}/api/v2/heartbeat", log_path=tmp_path / "chroma.log",
-                timeout=60, stop_timeout=10):
+    command = [
+        exe,
+        "run",
+        "--path",
+        str(tmp_path / "chroma-data"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    with served(
+        command,
+        ready_url=f"{url}/api/v2/heartbeat",
+        log_path=tmp_path / "chroma.log",
+        timeout=60,
+        stop_timeout=10,
+    ):
         yield url
 
 

@@ -49,7 +49,7 @@ def test_a_corrupt_sqlite_file_is_reported_then_rebuilt_in_process(settings, cor
     # new process would.
     Engine(settings).store._forget_client()
     corrupt(settings.index_path, "sqlite-header")
-    for attempt in range(2):  # the second attempt must not hide the cause
+    for _attempt in range(2):  # the second attempt must not hide the cause
         with pytest.raises(StoreError, match="qa-bot index --rebuild") as info:
             Engine(settings).answer("Who chaired the summit?")
         assert str(settings.index_path) in str(info.value)

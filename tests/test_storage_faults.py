@@ -117,8 +117,13 @@ def test_indexing_and_answering_at_once_no_hang_no_corruption_clear_lock_message
     a, b, questions = two_corpora(tmp_path / "corpora")
     env = qa_env(tmp_path / "data")
     assert qa_bot("index", str(a), env=env).returncode == 0
-    answering = subprocess.Popen([sys.executable, "-c", ANSWER_LOOP, "15", *questions[:20]],
-                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    answering = subprocess.Popen(
+        [sys.executable, "-c", ANSWER_LOOP, "15", *questions[:20]],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     indexing = start_qa_bot("index", str(b), env=env)
     deadline = time.monotonic() + 30
     while not _lock_held(tmp_path / "data" / "index"):

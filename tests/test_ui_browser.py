@@ -28,9 +28,15 @@ from tests.ui_support import ROOT, ScriptedAnswerer, running_app
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 XSS_SCRIPT = "<script>window.__xss=1</script>"
@@ -56,11 +62,14 @@ def chromium_path() -> Path:
     if CHROMIUM.exists():
         return CHROMIUM
     if shutil.which("apt-get") and os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "chromium"], capture_output=True, timeout=900,
-                       check=False)
+        subprocess.run(
+            ["apt-get", "install", "-y", "chromium"], capture_output=True, timeout=900, check=False
+        )
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing and `apt-get install -y chromium` could not install "
-                    "it (needs root and the Debian archive); the browser tests need it.")
+        pytest.skip(
+            f"{CHROMIUM} is missing and `apt-get install -y chromium` could not install "
+            "it (needs root and the Debian archive); the browser tests need it."
+        )
     return CHROMIUM
 
 
@@ -70,8 +79,9 @@ def browser():
 
     executable = chromium_path()
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(executable), headless=True,
-                                              args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=str(executable), headless=True, args=CHROMIUM_ARGS
+        )
         yield chromium
         chromium.close()
 
@@ -109,10 +119,14 @@ def ask(page, question: str) -> str:
     page.wait_for_function(
         """n => { const rows = document.querySelectorAll('#qa-chat .bot-row');
                   return rows.length > n && !rows[rows.length - 1].querySelector('.qa-draft'); }""",
-        arg=before, timeout=60_000)
+        arg=before,
+        timeout=60_000,
+    )
     page.wait_for_function(
-        "q => document.querySelector('#qa-sources').innerText.includes(q)", arg=question,
-        timeout=10_000)
+        "q => document.querySelector('#qa-sources').innerText.includes(q)",
+        arg=question,
+        timeout=10_000,
+    )
     return answers.last.inner_text()
 
 
@@ -127,8 +141,11 @@ def upload(page, tmp_path: Path, name: str, text: str) -> str:
 
 
 def assert_only_loopback(urls: list[str]) -> None:
-    outside = [u for u in urls if urlparse(u).scheme not in ("data", "blob")
-               and urlparse(u).hostname not in LOOPBACK]
+    outside = [
+        u
+        for u in urls
+        if urlparse(u).scheme not in ("data", "blob") and urlparse(u).hostname not in LOOPBACK
+    ]
     assert urls and not outside, f"requests left loopback: {outside}"
 
 
@@ -140,7 +157,8 @@ def test_first_answer_names_bishkek_with_its_source_highlighted(page, requests_m
     assert page.locator("#qa-sources").get_by_text("Cited passages").is_visible()
     # The article view scrolls to the highlighted sentence, which is below the fold.
     page.wait_for_function(
-        "() => document.querySelector('#qa-sources .qa-article').scrollTop > 0", timeout=10_000)
+        "() => document.querySelector('#qa-sources .qa-article').scrollTop > 0", timeout=10_000
+    )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "chat.png"))
     assert_only_loopback(requests_made)
@@ -163,8 +181,11 @@ def test_unanswerable_question_is_an_abstention(page):
 
 def test_selecting_an_earlier_answer_shows_its_sources(page):
     page.locator("#qa-chat .bot-row .selectable").first.click()
-    page.wait_for_function("q => document.querySelector('#qa-sources').innerText.includes(q)",
-                           arg=FIRST_QUESTION, timeout=10_000)
+    page.wait_for_function(
+        "q => document.querySelector('#qa-sources').innerText.includes(q)",
+        arg=FIRST_QUESTION,
+        timeout=10_000,
+    )
     assert "Bishkek" in " ".join(page.locator("#qa-sources mark").all_inner_texts())
 
 
@@ -226,10 +247,15 @@ def test_undo_retry_and_clear(page):
     page.wait_for_function(
         """n => { const rows = document.querySelectorAll('#qa-chat .bot-row');
                   return rows.length === n && !rows[n - 1].querySelector('.qa-draft'); }""",
-        arg=count, timeout=30_000)
+        arg=count,
+        timeout=30_000,
+    )
     page.locator("#qa-chat").get_by_role("button", name="Undo", exact=True).click()
-    page.wait_for_function("n => document.querySelectorAll('#qa-chat .bot-row').length === n",
-                           arg=count - 1, timeout=10_000)
+    page.wait_for_function(
+        "n => document.querySelectorAll('#qa-chat .bot-row').length === n",
+        arg=count - 1,
+        timeout=10_000,
+    )
     assert page.input_value("#qa-question textarea") == last_question
     page.locator("#qa-chat").get_by_role("button", name="Clear", exact=True).click()
     page.wait_for_function("() => !document.querySelector('#qa-chat .bot-row')", timeout=10_000)
@@ -240,8 +266,8 @@ def test_undo_retry_and_clear(page):
 
 def test_markup_in_a_model_answer_renders_as_text(browser, tmp_path):
     """A scripted model (a real Answerer subclass) answers with a payload."""
-    from qa_bot.engine import Engine
     from qa_bot.config import Settings
+    from qa_bot.engine import Engine
     from qa_bot.ui.app import build_app, launch
 
     settings = Settings.load(data_dir=str(tmp_path / "data"), embedder="hashing")

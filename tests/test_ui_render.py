@@ -37,8 +37,15 @@ def unescape_visible(html: str) -> str:
 
 
 def source(text: str, doc: str, start: int, *, score=0.5, chunk="c") -> Source:
-    return Source(text=text, score=score, doc_id="doc", title="T", start=start,
-                  end=start + len(text), chunk_id=chunk)
+    return Source(
+        text=text,
+        score=score,
+        doc_id="doc",
+        title="T",
+        start=start,
+        end=start + len(text),
+        chunk_id=chunk,
+    )
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
@@ -69,7 +76,8 @@ def test_highlight_ignores_impossible_offsets(spans):
 
 def test_highlight_clips_a_span_running_past_the_end():
     assert highlight("short text", [(6, 99, 1)]) == (
-        "short <mark data-cite='1'>text</mark><sup class='qa-ref'>[1]</sup>")
+        "short <mark data-cite='1'>text</mark><sup class='qa-ref'>[1]</sup>"
+    )
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
@@ -93,8 +101,12 @@ def test_sources_view_highlights_cited_spans_and_lists_passages():
     start = article.index("The summit")
     cited = source("The summit took place in Bishkek.", "doc", start, score=0.8123, chunk="c1")
     other = source("Other news.", "doc", article.index("Other"), score=0.2, chunk="c2")
-    answer = Answer(text="The summit took place in Bishkek. [1]", sources=(cited,),
-                    passages=(cited, other), question="Where?")
+    answer = Answer(
+        text="The summit took place in Bishkek. [1]",
+        sources=(cited,),
+        passages=(cited, other),
+        question="Where?",
+    )
     html = sources_html(answer, {"doc": article}.get)
     assert "<mark data-cite='1'>The summit took place in Bishkek.</mark>" in html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html and "<b>bold" not in html

@@ -40,8 +40,9 @@ class StreamingEngine(Engine):
         super().__init__(*args, **kwargs)
         self.histories: list = []
 
-    def answer_stream(self, question, history=None, *, llm=None,
-                      top_k=None) -> Iterator[StreamEvent]:
+    def answer_stream(
+        self, question, history=None, *, llm=None, top_k=None
+    ) -> Iterator[StreamEvent]:
         self.histories.append(list(history or []))
         for piece in self.drafts:
             yield StreamEvent("token", text=piece)
@@ -70,8 +71,9 @@ def test_a_question_becomes_a_turn_with_its_sources(settings):
 
 
 def test_drafts_stream_then_the_verified_answer_replaces_them(settings):
-    session = session_for(settings, "The summit took place in Bishkek. [1]",
-                          engine_class=StreamingEngine)
+    session = session_for(
+        settings, "The summit took place in Bishkek. [1]", engine_class=StreamingEngine
+    )
     updates = list(session.submit("Where was the summit held?", [], None, None))
     drafts = [u[0][-1]["content"] for u in updates[:-1]]
     assert any("was in" in d and "qa-draft" in d for d in drafts)
@@ -80,8 +82,12 @@ def test_drafts_stream_then_the_verified_answer_replaces_them(settings):
 
 
 def test_follow_ups_get_the_earlier_turns_as_plain_text_history(settings):
-    session = session_for(settings, "The summit took place in Bishkek. [1]", "Russia. [1]",
-                          engine_class=StreamingEngine)
+    session = session_for(
+        settings,
+        "The summit took place in Bishkek. [1]",
+        "Russia. [1]",
+        engine_class=StreamingEngine,
+    )
     _, turns, *_ = final(session.submit("Where was the summit held?", [], None, None))
     _, turns, *_ = final(session.submit("And who chairs the next one?", turns, None, None))
     assert session.engine.histories[1] == [
@@ -186,8 +192,10 @@ def test_unwritable_feedback_file_is_a_message(settings, tmp_path):
 def test_uploaded_article_is_listed_and_answerable(settings, tmp_path):
     session = ChatSession(Engine(settings), settings)
     article = tmp_path / "lake-festival.txt"
-    article.write_text("Lake festival in Varna\n\nThe lantern festival was held in Varna on "
-                       "the lake shore. The mayor Ivo Petrov opened it.\n")
+    article.write_text(
+        "Lake festival in Varna\n\nThe lantern festival was held in Varna on "
+        "the lake shore. The mayor Ivo Petrov opened it.\n"
+    )
     status = unescape(session.upload(str(article)))
     assert re.search(r"Added 'lake-festival.txt' \(\d+ passages indexed\)", status)
     assert "CSTO summit" in session.articles_html()  # the bundled article stays
@@ -205,12 +213,15 @@ def test_article_titles_are_escaped_in_the_list(settings, tmp_path):
     assert "<script" not in listing and "&lt;script&gt;" in listing
 
 
-@pytest.mark.parametrize("name, content, expected", [
-    ("notes.pdf", b"%PDF-1.4", "not a supported article type"),
-    ("empty.txt", b"", "empty"),
-    ("binary.txt", bytes(range(256)) * 4, ""),
-    ("huge.txt", b"word " * 300_000, "the limit is"),
-])
+@pytest.mark.parametrize(
+    "name, content, expected",
+    [
+        ("notes.pdf", b"%PDF-1.4", "not a supported article type"),
+        ("empty.txt", b"", "empty"),
+        ("binary.txt", bytes(range(256)) * 4, ""),
+        ("huge.txt", b"word " * 300_000, "the limit is"),
+    ],
+)
 def test_bad_uploads_get_a_clear_error(settings, tmp_path, name, content, expected):
     session = ChatSession(Engine(settings), settings)
     path = tmp_path / name
@@ -231,4 +242,6 @@ def test_backend_choices_offer_only_usable_backends(settings, monkeypatch):
     assert everything == ["extractive", "llamacpp:smollm2"]
     configured = settings.replace(llm="openai:gpt-4o-mini")
     assert backend_choices(configured, importable=lambda m: False) == [
-        "openai:gpt-4o-mini", "extractive"]
+        "openai:gpt-4o-mini",
+        "extractive",
+    ]

@@ -11,13 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.fakes import HashingEmbedder
 from qa_bot.answering.prompts import CANARY
 from qa_bot.answering.sentences import split_generated
 from qa_bot.answering.verify import GroundingChecker, GroundingParams, missing_facts, name_runs
+from tests.fakes import HashingEmbedder
 
 PASSAGES = [
-    "The CSTO summit took place in Bishkek under the chairmanship of Kyrgyzstan\u2019s President "
+    "The CSTO summit took place in Bishkek under the chairmanship of "
+    "Kyrgyzstan\u2019s President "
     "Sadyr Japarov.",
     "The summit confirmed the appointment of Kyrgyzstan\u2019s Taaltbek Masadykov as CSTO "
     "Secretary General from the start of next year.",
@@ -35,12 +36,19 @@ def checker():
     "text, expected",
     [
         ("Bishkek hosted it [1].", [("Bishkek hosted it.", (1,), True)]),
-        ("Bishkek hosted it. [1] Japarov chaired it. [1][2]",
-         [("Bishkek hosted it.", (1,), True), ("Japarov chaired it.", (1, 2), True)]),
+        (
+            "Bishkek hosted it. [1] Japarov chaired it. [1][2]",
+            [("Bishkek hosted it.", (1,), True), ("Japarov chaired it.", (1, 2), True)],
+        ),
         ("It was in Bishkek [1, 3].", [("It was in Bishkek.", (1, 3), True)]),
-        ("- First point [2]\n- Second point", [("First point", (2,), True), ("Second point", (), False)]),
-        ("**Mr. Japarov** chaired it. He emphasised that",
-         [("Mr. Japarov chaired it.", (), True), ("He emphasised that", (), False)]),
+        (
+            "- First point [2]\n- Second point",
+            [("First point", (2,), True), ("Second point", (), False)],
+        ),
+        (
+            "**Mr. Japarov** chaired it. He emphasised that",
+            [("Mr. Japarov chaired it.", (), True), ("He emphasised that", (), False)],
+        ),
         ("Done [1]", [("Done", (1,), True)]),
     ],
 )
@@ -56,7 +64,9 @@ def test_a_faithful_copy_is_kept_with_its_citation(checker):
 
 
 def test_an_invented_number_is_removed(checker):
-    result = checker.check(f"{PASSAGES[0]} [1] The programme costs 5 billion dollars. [1]", PASSAGES)
+    result = checker.check(
+        f"{PASSAGES[0]} [1] The programme costs 5 billion dollars. [1]", PASSAGES
+    )
     assert [c.supported for c in result.checks] == [True, False]
     assert "'5'" in result.checks[1].reason and result.removed == 1
 
@@ -120,8 +130,11 @@ def test_a_negated_passage_needs_a_negated_sentence(checker):
 def test_rephrasing_with_few_new_words_is_allowed_but_new_claims_are_not(checker):
     assert not missing_facts("Japarov, Kyrgyzstan's President, chaired it.", PASSAGES[:1])
     added = checker.check(
-        "The CSTO summit took place in Bishkek under the chairmanship of Kyrgyzstan\u2019s President "
-        "Sadyr Japarov, who praised the nuclear weapons treaty and peace [1].", PASSAGES)
+        "The CSTO summit took place in Bishkek under the chairmanship of "
+        "Kyrgyzstan\u2019s President Sadyr Japarov, "
+        "who praised the nuclear weapons treaty and peace [1].",
+        PASSAGES,
+    )
     assert added.checks[0].reason.startswith("new words:")
 
 
@@ -137,7 +150,9 @@ def test_facts_compare_after_normalising():
 
 def test_name_runs_skip_ordinary_sentence_openers():
     assert name_runs("Yes, the Security Council of Belarus said so.") == [
-        ["Security", "Council"], ["Belarus"]]
+        ["Security", "Council"],
+        ["Belarus"],
+    ]
     assert name_runs("Russia proposed it.") == [["Russia"]]
 
 

@@ -21,22 +21,30 @@ if TYPE_CHECKING:
     from qa_bot.config import Settings
 
 __all__ = [
-    "answer", "answer_stream", "Answer", "Source", "StreamEvent", "QaBotError", "QuestionError",
+    "answer",
+    "answer_stream",
+    "Answer",
+    "Source",
+    "StreamEvent",
+    "QaBotError",
+    "QuestionError",
     "Settings",
 ]
 __version__ = "0.1.0"
 
 
-def answer(question: str, history: list[dict[str, Any]] | None = None, *,
-           settings: Settings | None = None) -> Answer:
+def answer(
+    question: str, history: list[dict[str, Any]] | None = None, *, settings: Settings | None = None
+) -> Answer:
     """Answer a question about the indexed articles; see `qa_bot.engine.answer`."""
     from qa_bot.engine import answer as _answer
 
     return _answer(question, history, settings=settings)
 
 
-def answer_stream(question: str, history: list[dict[str, Any]] | None = None, *,
-                  settings: Settings | None = None) -> Iterator[StreamEvent]:
+def answer_stream(
+    question: str, history: list[dict[str, Any]] | None = None, *, settings: Settings | None = None
+) -> Iterator[StreamEvent]:
     """Stream an answer: verified token events, then the final `Answer` event."""
     from qa_bot.engine import answer_stream as _answer_stream
 

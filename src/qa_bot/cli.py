@@ -23,25 +23,32 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     index = sub.add_parser(
-        "index", help="build or update the index",
+        "index",
+        help="build or update the index",
         description="Index articles (.txt, .md, .html). With no PATH, index the configured "
         "corpus (QA_BOT_CORPUS, default: the bundled article). The index then holds exactly "
         "these articles: unchanged ones are kept, changed ones re-embedded, removed ones dropped.",
     )
     index.add_argument("paths", nargs="*", metavar="PATH", help="article files or folders")
-    index.add_argument("--add", action="store_true",
-                       help="add or update these articles and keep the others")
-    index.add_argument("--rebuild", action="store_true",
-                       help="re-embed everything (after changing the embedder or chunker)")
+    index.add_argument(
+        "--add", action="store_true", help="add or update these articles and keep the others"
+    )
+    index.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="re-embed everything (after changing the embedder or chunker)",
+    )
 
     ask = sub.add_parser(
-        "ask", help="answer a question",
+        "ask",
+        help="answer a question",
         description="Answer a question about the indexed articles and print the cited sentences.",
         epilog='A question that starts with "-" goes after "--": qa-bot ask -- "-5 degrees?"',
     )
     ask.add_argument("question", help="the question, in quotes")
-    ask.add_argument("--llm", metavar="SPEC",
-                     help="answerer backend (default: QA_BOT_LLM or 'extractive')")
+    ask.add_argument(
+        "--llm", metavar="SPEC", help="answerer backend (default: QA_BOT_LLM or 'extractive')"
+    )
     ask.add_argument("--top-k", type=int, metavar="N", help="passages to retrieve")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     _add_eval_parser(sub)
@@ -52,28 +59,43 @@ def _add_eval_parser(sub) -> None:
     from qa_bot.eval.runner import RETRIEVAL_CHOICES
 
     ev = sub.add_parser(
-        "eval", help="measure answer quality on the gold set",
+        "eval",
+        help="measure answer quality on the gold set",
         description="Run the gold questions against a temporary index (your index is never "
         "touched) and write results.json, report.md and PNG plots. Retrieval modes: 'full' is "
         "the real pipeline (hybrid retrieval + follow-up rewriting); 'hybrid', 'dense' and "
         "'bm25' feed that retriever alone and ask each question without its history.",
     )
-    ev.add_argument("--gold", metavar="PATH",
-                    help="gold JSONL file (default: eval/gold/csto.jsonl)")
-    ev.add_argument("--corpus", metavar="PATH", help="articles the gold file is about (default: "
-                    "the folder <name>/ beside <name>_gold.jsonl, else the bundled corpus)")
+    ev.add_argument(
+        "--gold", metavar="PATH", help="gold JSONL file (default: eval/gold/csto.jsonl)"
+    )
+    ev.add_argument(
+        "--corpus",
+        metavar="PATH",
+        help="articles the gold file is about (default: "
+        "the folder <name>/ beside <name>_gold.jsonl, else the bundled corpus)",
+    )
     ev.add_argument("--llm", metavar="SPEC", help="answerer (default: QA_BOT_LLM or 'extractive')")
-    ev.add_argument("--retrieval", choices=RETRIEVAL_CHOICES,
-                    help="retrieval mode (default: full)")
+    ev.add_argument("--retrieval", choices=RETRIEVAL_CHOICES, help="retrieval mode (default: full)")
     ev.add_argument("--split", choices=("dev", "test", "all"), help="cases to run (default: test)")
     ev.add_argument("--out", metavar="DIR", help="output folder (default: eval/out/<time>-<run>)")
-    ev.add_argument("--gate", metavar="THRESHOLDS",
-                    help="fail (exit 1) if a metric is worse than in this thresholds file; its "
-                    "run settings (gold, split, llm, retrieval) become the defaults")
-    ev.add_argument("--ablation", action="store_true",
-                    help="run every retrieval mode x answerer, plus the llama-index baseline")
-    ev.add_argument("--answerers", metavar="SPECS", default="extractive,llamacpp:smollm2",
-                    help="comma-separated answerers for --ablation (unavailable ones are skipped)")
+    ev.add_argument(
+        "--gate",
+        metavar="THRESHOLDS",
+        help="fail (exit 1) if a metric is worse than in this thresholds file; its "
+        "run settings (gold, split, llm, retrieval) become the defaults",
+    )
+    ev.add_argument(
+        "--ablation",
+        action="store_true",
+        help="run every retrieval mode x answerer, plus the llama-index baseline",
+    )
+    ev.add_argument(
+        "--answerers",
+        metavar="SPECS",
+        default="extractive,llamacpp:smollm2",
+        help="comma-separated answerers for --ablation (unavailable ones are skipped)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -101,15 +123,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"qa-bot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("qa-bot: interrupted; the index is unchanged unless a run completed.", file=sys.stderr)
+        print(
+            "qa-bot: interrupted; the index is unchanged unless a run completed.", file=sys.stderr
+        )
         return 130
     parser.error(f"unknown command {args.command!r}")
     return 2
 
 
 def _engine(**overrides):
-    from qa_bot.engine import Engine
     from qa_bot.config import Settings
+    from qa_bot.engine import Engine
 
     return Engine(Settings.load(**overrides))
 
@@ -134,8 +158,10 @@ def _ask(args) -> int:
     if result.sources:
         print("\nSources:")
         for number, source in enumerate(result.sources, start=1):
-            print(f"[{number}] {source.title} (chars {source.start}-{source.end}, "
-                  f"score {source.score:.2f})")
+            print(
+                f"[{number}] {source.title} (chars {source.start}-{source.end}, "
+                f"score {source.score:.2f})"
+            )
             print(f"    {source.text.strip()}")
     return 0
 

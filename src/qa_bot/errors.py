@@ -53,9 +53,7 @@ class UnknownBackendError(ConfigError):
     def __init__(self, kind: str, spec: str, valid: Iterable[str]) -> None:
         self.spec = spec
         self.valid = list(valid)
-        super().__init__(
-            f"Unknown {kind} {spec!r}. Valid choices: {', '.join(self.valid)}."
-        )
+        super().__init__(f"Unknown {kind} {spec!r}. Valid choices: {', '.join(self.valid)}.")
 
 
 # --- corpus --------------------------------------------------------------------

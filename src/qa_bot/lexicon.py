@@ -12,7 +12,9 @@ from functools import lru_cache
 
 from qa_bot.normalise import normalise
 
-_WORD = re.compile(r"[A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff]+(?:['-][A-Za-z\u00c0-\u024f\u0400-\u04ff]+)*|\d+(?:[.,]\d+)*(?:st|nd|rd|th)?")
+_WORD = re.compile(
+    r"[A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff]+(?:['-][A-Za-z\u00c0-\u024f\u0400-\u04ff]+)*|\d+(?:[.,]\d+)*(?:st|nd|rd|th)?"
+)
 
 STOPWORDS = frozenset(
     """
@@ -68,7 +70,8 @@ def stem(word: str) -> str:
 def content_words(text: str) -> list[str]:
     """Words that carry meaning: no stopwords, no question words."""
     return [
-        w for w in words(text)
+        w
+        for w in words(text)
         if w.casefold() not in STOPWORDS and w.casefold() not in QUESTION_WORDS and len(w) > 1
     ]
 

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from qa_bot.answering.answer_types import AnswerType, expected_type
+from qa_bot.answering.asking import core_question
 from qa_bot.errors import HistoryError
 from qa_bot.lexicon import content_stems, words
-from qa_bot.answering.question import AnswerType, core_question, expected_type
 
 _LEADS = re.compile(
     r"^\s*(and|but|also|so|then|what about|how about|and what about|what else|anything else|"

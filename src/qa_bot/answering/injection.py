@@ -35,23 +35,36 @@ _PATTERNS = [
     # A chat-role label or a chat template token opening the sentence.
     re.compile(r"^\W*" + _ROLE + r"\s*(:|>|\])", re.IGNORECASE),
     re.compile(r"^\W*\[\s*" + _ROLE + r"\s*\]", re.IGNORECASE),
-    re.compile(r"<\|\s*(im_start|im_end|system|assistant|user|endoftext)\s*\|>|\[/?INST\]",
-               re.IGNORECASE),
+    re.compile(
+        r"<\|\s*(im_start|im_end|system|assistant|user|endoftext)\s*\|>|\[/?INST\]", re.IGNORECASE
+    ),
     # "Ignore (all) previous instructions", "disregard your rules", ...
-    re.compile(r"\b(ignore|disregard|forget|override|bypass)\b[^.;]{0,40}\b(previous|prior|above|"
-               r"earlier|preceding|all|any|your|the system)\b[^.;]{0,20}\b(instructions?|rules|"
-               r"prompts?|directions|guidelines|directives)\b", re.IGNORECASE),
+    re.compile(
+        r"\b(ignore|disregard|forget|override|bypass)\b[^.;]{0,40}\b(previous|prior|above|"
+        r"earlier|preceding|all|any|your|the system)\b[^.;]{0,20}\b(instructions?|rules|"
+        r"prompts?|directions|guidelines|directives)\b",
+        re.IGNORECASE,
+    ),
     # Notes addressed to AI models.
-    re.compile(r"\b(note|message|instructions?|attention|notice)\s+(to|for)\s+(all\s+)?(ai|llms?|"
-               r"language models?|chat ?bots?|assistants?|ai assistants?|ai models?)\b",
-               re.IGNORECASE),
-    re.compile(r"\b(ai|llm)\s+(assistants?|models?|systems?|agents?)\s*(:|must|should|are to|"
-               r"reading this)", re.IGNORECASE),
+    re.compile(
+        r"\b(note|message|instructions?|attention|notice)\s+(to|for)\s+(all\s+)?(ai|llms?|"
+        r"language models?|chat ?bots?|assistants?|ai assistants?|ai models?)\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"\b(ai|llm)\s+(assistants?|models?|systems?|agents?)\s*(:|must|should|are to|"
+        r"reading this)",
+        re.IGNORECASE,
+    ),
     # Standing orders about the replies themselves.
-    re.compile(r"\b(every|each|all future|your)\s+(reply|replies|answer|answers|response|"
-               r"responses)\b[^.;]{0,30}\b(with|must|should)\b", re.IGNORECASE),
-    re.compile(r"\bfrom now on\b[^.;]{0,30}\b(always|never|you|answer|reply|respond|say)\b",
-               re.IGNORECASE),
+    re.compile(
+        r"\b(every|each|all future|your)\s+(reply|replies|answer|answers|response|"
+        r"responses)\b[^.;]{0,30}\b(with|must|should)\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"\bfrom now on\b[^.;]{0,30}\b(always|never|you|answer|reply|respond|say)\b", re.IGNORECASE
+    ),
     re.compile(r"\balways\s+(answer|reply|respond|say)\s+(that|with|only)\b", re.IGNORECASE),
 ]
 

@@ -59,10 +59,13 @@ def render_passages(passages: Sequence[str]) -> str:
     )
 
 
-def render_messages(question: str, passages: Sequence[str], *,
-                    previous_question: str = "") -> list[dict[str, str]]:
+def render_messages(
+    question: str, passages: Sequence[str], *, previous_question: str = ""
+) -> list[dict[str, str]]:
     """The chat messages for `question` over `passages` (best first, numbered from 1)."""
-    context = FOLLOWUP_CONTEXT.format(previous=fence_safe(previous_question)) if previous_question else ""
+    context = (
+        FOLLOWUP_CONTEXT.format(previous=fence_safe(previous_question)) if previous_question else ""
+    )
     user = USER_TEMPLATE.format(
         passages=render_passages(passages), context=context, question=fence_safe(question)
     )

@@ -23,9 +23,9 @@ from functools import cached_property
 import numpy as np
 
 from qa_bot.index.embeddings import Embedder
+from qa_bot.index.store import LiveIndex
 from qa_bot.lexicon import stems
 from qa_bot.normalise import normalise
-from qa_bot.index.store import LiveIndex
 from qa_bot.types import Chunk
 
 RRF_K = 60.0
@@ -54,8 +54,13 @@ class Candidate:
 class ChunkTable:
     """All chunks of one index generation, by id and by (document, position)."""
 
-    def __init__(self, chunks: Iterable[Chunk], articles: dict[str, ArticleInfo], *,
-                 embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        chunks: Iterable[Chunk],
+        articles: dict[str, ArticleInfo],
+        *,
+        embedder: Embedder | None = None,
+    ) -> None:
         self.chunks = sorted(chunks, key=lambda c: (c.doc_id, c.seq))
         self.embedder = embedder  # the one the index was built with; answerers reuse it
         self.articles = articles
@@ -67,14 +72,20 @@ class ChunkTable:
         chunks, articles = [], {}
         for chunk_id, text, meta, _ in live.rows():
             chunk = Chunk(
-                chunk_id=chunk_id, doc_id=meta["doc_id"], seq=int(meta["seq"]),
-                start=int(meta["start"]), end=int(meta["end"]), text=text,
+                chunk_id=chunk_id,
+                doc_id=meta["doc_id"],
+                seq=int(meta["seq"]),
+                start=int(meta["start"]),
+                end=int(meta["end"]),
+                text=text,
             )
             chunks.append(chunk)
             if chunk.seq == 0:
                 articles[chunk.doc_id] = ArticleInfo(
-                    doc_id=chunk.doc_id, title=meta.get("title", chunk.doc_id),
-                    source=meta.get("source", ""), text=meta.get("doc_text", ""),
+                    doc_id=chunk.doc_id,
+                    title=meta.get("title", chunk.doc_id),
+                    source=meta.get("source", ""),
+                    text=meta.get("doc_text", ""),
                     path=meta.get("path", ""),
                 )
         return cls(chunks, articles, embedder=embedder)
@@ -126,8 +137,15 @@ class ChunkTable:
 
 
 class HybridRetriever:
-    def __init__(self, live: LiveIndex, table: ChunkTable, embedder: Embedder, *,
-                 mode: str = "hybrid", depth: int = 30) -> None:
+    def __init__(
+        self,
+        live: LiveIndex,
+        table: ChunkTable,
+        embedder: Embedder,
+        *,
+        mode: str = "hybrid",
+        depth: int = 30,
+    ) -> None:
         if mode not in RETRIEVAL_MODES:
             from qa_bot.errors import UnknownBackendError
 
@@ -141,10 +159,12 @@ class HybridRetriever:
 
     def _build_bm25(self):
         import Stemmer
-        from llama_index.core.schema import TextNode
+        from llama_index.core.schema import BaseNode, TextNode
         from llama_index.retrievers.bm25 import BM25Retriever
 
-        nodes = [TextNode(id_=c.chunk_id, text=normalise(c.text)) for c in self.table.chunks]
+        nodes: list[BaseNode] = [
+            TextNode(id_=c.chunk_id, text=normalise(c.text)) for c in self.table.chunks
+        ]
         return BM25Retriever.from_defaults(
             nodes=nodes,
             similarity_top_k=min(self.depth, len(nodes)),
@@ -185,5 +205,6 @@ class HybridRetriever:
         if not missing:
             return
         for chunk_id, vector in self.live.embeddings(missing).items():
-            found[chunk_id].dense = float(np.dot(np.asarray(vector, dtype=np.float32), query_vector))
-
+            found[chunk_id].dense = float(
+                np.dot(np.asarray(vector, dtype=np.float32), query_vector)
+            )

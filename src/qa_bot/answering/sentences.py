@@ -46,7 +46,7 @@ def split_generated(text: str) -> list[GeneratedSentence]:
         lead = _LEADING_MARKERS.match(piece)
         if lead and merged:
             merged[-1] = f"{merged[-1]} {lead.group(0).strip()}"
-            piece = piece[lead.end():].strip()
+            piece = piece[lead.end() :].strip()
         if piece:
             merged.append(piece)
     return [_sentence(piece) for piece in merged]
@@ -61,11 +61,11 @@ def split_passage(text: str) -> list[str]:
 def _split_line(line: str) -> list[str]:
     pieces, start = [], 0
     for match in _BOUNDARY.finditer(line):
-        before = line[start:match.start()].rstrip(".!?\"')\u201d\u2019").split()
+        before = line[start : match.start()].rstrip(".!?\"')\u201d\u2019").split()
         last_word = before[-1].casefold() if before else ""
         if last_word in _ABBREVIATIONS or re.fullmatch(r"[a-z]", last_word):
             continue
-        pieces.append(line[start:match.start()].strip())
+        pieces.append(line[start : match.start()].strip())
         start = match.end()
     pieces.append(line[start:].strip())
     return [p for p in pieces if p]

@@ -23,8 +23,8 @@ leaks the system prompt's canary, or is cut off, is removed outright):
    set on the dev split only (`bench/calibrate_grounding.py`).
 
 Citations: SmolLM2-135M wrote a ``[n]`` marker in 1 of 43 answers on the
-dev split (2 of 43 with a worked example in the prompt), so a sentence *without* one is checked against
-each passage in turn and, if one backs it, cited to that passage
+dev split (2 of 43 with a worked example in the prompt), so a sentence
+*without* one is checked against each passage in turn and, if one backs it, cited to that passage
 (`attribute_uncited`; switch it off to demand the model's own citations). A
 sentence whose citation points at a passage that does not back it is removed;
 it is never re-attributed, since the model claimed a source it misread.
@@ -42,11 +42,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa_bot.answering.prompts import CANARY
+from qa_bot.answering.sentences import GeneratedSentence, split_generated, split_passage
 from qa_bot.index.embeddings import Embedder
 from qa_bot.lexicon import STOPWORDS, content_stems, stem, words
 from qa_bot.normalise import fold_case, normalise
-from qa_bot.answering.prompts import CANARY
-from qa_bot.answering.sentences import GeneratedSentence, split_generated, split_passage
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,8 @@ _QUOTED = re.compile(r'"([^"]{2,})"')
 _ADDRESS = re.compile(r"(?:https?://|www\.)\S+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b", re.I)
 _NEGATION = re.compile(r"\b(not|no|never|none|nor|neither|without|cannot)\b|n't\b", re.I)
 _ABOUT_THE_TEXT = re.compile(
-    r"\b(the|this|that|these|each|every|no|which) (article|articles|passage|passages|text|context)\b|"
+    r"\b(the|this|that|these|each|every|no|which) "
+    r"(article|articles|passage|passages|text|context)\b|"
     r"\b(not|n't|never) (say|says|mention|mentions|mentioned|"
     r"provide|provides|specify|specifies|state|states|contain|contains)\b|\bno information\b",
     re.I,
@@ -115,7 +116,9 @@ class GroundingChecker:
 
     def check(self, text: str, passages: Sequence[str]) -> GroundingResult:
         """Check every sentence of `text` against `passages` (``[1]`` is passages[0])."""
-        return GroundingResult(tuple(self.check_sentence(s, passages) for s in split_generated(text)))
+        return GroundingResult(
+            tuple(self.check_sentence(s, passages) for s in split_generated(text))
+        )
 
     def check_sentence(self, sentence: GeneratedSentence, passages: Sequence[str]) -> SentenceCheck:
         text = sentence.text
@@ -133,8 +136,9 @@ class GroundingChecker:
         if cited:
             return self._against(text, cited, passages)
         if not sentence.citations and self.params.attribute_uncited:
-            tries = [self._against(text, (i,), passages, attributed=True)
-                     for i in range(len(passages))]
+            tries = [
+                self._against(text, (i,), passages, attributed=True) for i in range(len(passages))
+            ]
             backed = [t for t in tries if t.supported]
             if backed:
                 return max(backed, key=lambda t: t.similarity)
@@ -145,29 +149,41 @@ class GroundingChecker:
 
     # -- the four tests -----------------------------------------------------------------
 
-    def _against(self, text: str, cited: tuple[int, ...], passages: Sequence[str], *,
-                 attributed: bool = False) -> SentenceCheck:
+    def _against(
+        self,
+        text: str,
+        cited: tuple[int, ...],
+        passages: Sequence[str],
+        *,
+        attributed: bool = False,
+    ) -> SentenceCheck:
         sources = [passages[i] for i in cited]
         missing = missing_facts(text, sources)
         if missing:
-            return SentenceCheck(text, cited, False, f"{missing[0]!r} is in no cited passage",
-                                 attributed=attributed)
+            return SentenceCheck(
+                text, cited, False, f"{missing[0]!r} is in no cited passage", attributed=attributed
+            )
         novel = novel_words(text, sources)
         if len(novel) > self.params.max_novel_words:
-            return SentenceCheck(text, cited, False, f"new words: {', '.join(novel)}",
-                                 attributed=attributed)
+            return SentenceCheck(
+                text, cited, False, f"new words: {', '.join(novel)}", attributed=attributed
+            )
         pieces = [p for source in sources for p in split_passage(source)]
         scores = self._similarities(text, pieces)
         best = int(np.argmax(scores))
         similarity = round(float(scores[best]), 4)
         if _negated(text) != _negated(pieces[best]):
-            return SentenceCheck(text, cited, False, "negation differs from the passage",
-                                 similarity, attributed)
+            return SentenceCheck(
+                text, cited, False, "negation differs from the passage", similarity, attributed
+            )
         if similarity < self.params.min_similarity:
             return SentenceCheck(
-                text, cited, False,
+                text,
+                cited,
+                False,
                 f"similarity {similarity:.2f} < {self.params.min_similarity:.2f}",
-                similarity, attributed,
+                similarity,
+                attributed,
             )
         return SentenceCheck(text, cited, True, "", similarity, attributed)
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from qa_bot.errors import QaBotError
-from qa_bot.eval.runner import EvalConfig, EvalSession, ProgressFactory, run_config
 from qa_bot.eval.gold import EvalSummary, load_gold, run_eval
 from qa_bot.eval.report import case_row, fmt
+from qa_bot.eval.runner import EvalConfig, EvalSession, ProgressFactory, run_config
 
 DEFAULT_ANSWERERS = ("extractive", "llamacpp:smollm2")
 MODES = ("dense", "bm25", "hybrid", "full")
@@ -51,16 +51,25 @@ class AblationRow:
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "llm": self.llm, "retrieval": self.retrieval,
-                "note": self.note,
-                "summary": self.summary.summary() if self.summary else None,
-                "by_tag": self.summary.tag_summaries() if self.summary else None,
-                "cases": [case_row(r) for r in self.summary.results] if self.summary else []}
+        return {
+            "label": self.label,
+            "llm": self.llm,
+            "retrieval": self.retrieval,
+            "note": self.note,
+            "summary": self.summary.summary() if self.summary else None,
+            "by_tag": self.summary.tag_summaries() if self.summary else None,
+            "cases": [case_row(r) for r in self.summary.results] if self.summary else [],
+        }
 
 
-def run_ablation(config: EvalConfig, *, answerers: Sequence[str] = DEFAULT_ANSWERERS,
-                 modes: Sequence[str] = MODES, baseline: bool = True,
-                 make_progress: ProgressFactory | None = None) -> list[AblationRow]:
+def run_ablation(
+    config: EvalConfig,
+    *,
+    answerers: Sequence[str] = DEFAULT_ANSWERERS,
+    modes: Sequence[str] = MODES,
+    baseline: bool = True,
+    make_progress: ProgressFactory | None = None,
+) -> list[AblationRow]:
     """Every (answerer, mode) row, then the baseline; skipped rows carry a note."""
     rows = []
     with EvalSession(config.corpus, embedder=config.embedder, top_k=config.top_k) as session:
@@ -69,8 +78,12 @@ def run_ablation(config: EvalConfig, *, answerers: Sequence[str] = DEFAULT_ANSWE
                 row_config = replace(config, llm=llm, retrieval=mode)
                 row = AblationRow(row_config.label, llm, mode)
                 try:
-                    row.summary = run_config(row_config, session=session, fresh_embedder=True,
-                                             make_progress=make_progress)
+                    row.summary = run_config(
+                        row_config,
+                        session=session,
+                        fresh_embedder=True,
+                        make_progress=make_progress,
+                    )
                 except (QaBotError, ImportError) as exc:
                     row.label, row.retrieval = f"{llm} / every mode", "-"
                     row.note = f"skipped: {exc}"
@@ -82,8 +95,9 @@ def run_ablation(config: EvalConfig, *, answerers: Sequence[str] = DEFAULT_ANSWE
     return rows
 
 
-def _baseline_row(config: EvalConfig, session: EvalSession,
-                  make_progress: ProgressFactory | None) -> AblationRow:
+def _baseline_row(
+    config: EvalConfig, session: EvalSession, make_progress: ProgressFactory | None
+) -> AblationRow:
     from qa_bot.eval.baseline import BASELINE_LABEL, LlamaIndexBaseline
     from qa_bot.ingest.corpus import load_corpus
 
@@ -113,8 +127,11 @@ def ablation_table(rows: Sequence[AblationRow]) -> str:
             lines.append(f"| {row.label} | " + " | ".join("-" for _ in COLUMNS) + " |")
         else:
             numbers = row.summary.summary()
-            lines.append(f"| {row.label} | "
-                         + " | ".join(fmt(numbers.get(k), kind) for k, _, kind in COLUMNS) + " |")
+            lines.append(
+                f"| {row.label} | "
+                + " | ".join(fmt(numbers.get(k), kind) for k, _, kind in COLUMNS)
+                + " |"
+            )
         if row.note:
             notes.append(f"- {row.label}: {row.note}")
     return "\n".join(lines + ([""] + notes if notes else [])) + "\n"

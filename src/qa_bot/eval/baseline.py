@@ -15,6 +15,7 @@ point is to measure the library's defaults, not our store.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Sequence
 
@@ -59,9 +60,12 @@ class LlamaIndexBaseline:
             vector_store=ChromaVectorStore(chroma_collection=collection)
         )
         index = VectorStoreIndex.from_documents(
-            [LlamaDocument(text=d.text, id_=d.doc_id, metadata={"title": d.title})
-             for d in documents],
-            storage_context=storage, embed_model=self.embed_model,
+            [
+                LlamaDocument(text=d.text, id_=d.doc_id, metadata={"title": d.title})
+                for d in documents
+            ],
+            storage_context=storage,
+            embed_model=self.embed_model,
             transformations=[SentenceSplitter()],
         )
         self.retriever = index.as_retriever(similarity_top_k=top_k, embed_model=self.embed_model)
@@ -71,21 +75,37 @@ class LlamaIndexBaseline:
         nodes = self.retriever.retrieve(question)
         passages = tuple(self._source(n) for n in nodes)
         if not passages:
-            return Answer(text="No passage found.", abstained=True, backend="llama-index",
-                          question=question, search_query=question)
+            return Answer(
+                text="No passage found.",
+                abstained=True,
+                backend="llama-index",
+                question=question,
+                search_query=question,
+            )
         top = passages[0]
-        return Answer(text=f"{top.text.strip()} [1]", sources=(top,), backend="llama-index",
-                      question=question, search_query=question, passages=passages)
+        return Answer(
+            text=f"{top.text.strip()} [1]",
+            sources=(top,),
+            backend="llama-index",
+            question=question,
+            search_query=question,
+            passages=passages,
+        )
 
     def _source(self, hit) -> Source:
         node = hit.node
         doc_id = node.ref_doc_id or ""
-        return Source(text=node.get_content(), score=float(hit.score or 0.0), doc_id=doc_id,
-                      title=self.titles.get(doc_id, doc_id), start=node.start_char_idx or 0,
-                      end=node.end_char_idx or 0, chunk_id=node.node_id)
+        return Source(
+            text=node.get_content(),
+            score=float(hit.score or 0.0),
+            doc_id=doc_id,
+            title=self.titles.get(doc_id, doc_id),
+            start=node.start_char_idx or 0,
+            end=node.end_char_idx or 0,
+            chunk_id=node.node_id,
+        )
 
     def close(self) -> None:
-        try:
+        # An in-memory collection: nothing is left behind either way.
+        with contextlib.suppress(Exception):
             self._client.delete_collection(self._name)
-        except Exception:  # an in-memory collection; nothing is left behind either way
-            pass

@@ -14,8 +14,6 @@ from pathlib import Path
 
 from qa_bot.config import Settings
 from qa_bot.errors import ConfigError
-from qa_bot.eval.runner import EvalConfig, corpus_for_gold, default_gold, run_config, safe_name
-from qa_bot.eval.thresholds import gate_failures, load_thresholds, run_settings
 from qa_bot.eval.report import (
     markdown_report,
     progress_bar,
@@ -24,6 +22,8 @@ from qa_bot.eval.report import (
     write_plots,
     write_results,
 )
+from qa_bot.eval.runner import EvalConfig, corpus_for_gold, default_gold, run_config, safe_name
+from qa_bot.eval.thresholds import gate_failures, load_thresholds, run_settings
 
 
 def settle_config(args, settings: Settings) -> tuple[EvalConfig, dict | None]:
@@ -55,8 +55,10 @@ def settle_config(args, settings: Settings) -> tuple[EvalConfig, dict | None]:
 
 
 def output_folder(args, name: str) -> Path:
-    folder = Path(args.out) if args.out else (
-        Path("eval") / "out" / f"{time.strftime('%Y%m%d-%H%M%S')}-{safe_name(name)}"
+    folder = (
+        Path(args.out)
+        if args.out
+        else (Path("eval") / "out" / f"{time.strftime('%Y%m%d-%H%M%S')}-{safe_name(name)}")
     )
     folder.mkdir(parents=True, exist_ok=True)
     return folder
@@ -66,14 +68,20 @@ def run_eval_command(args) -> int:
     config, thresholds = settle_config(args, Settings.load())
     if args.ablation:
         return _ablation(args, config)
-    print(f"Evaluating {config.label} on the {config.split} split of '{config.gold}' "
-          f"(a temporary index of '{config.corpus}')...", file=sys.stderr)
+    print(
+        f"Evaluating {config.label} on the {config.split} split of '{config.gold}' "
+        f"(a temporary index of '{config.corpus}')...",
+        file=sys.stderr,
+    )
     summary = run_config(config, make_progress=progress_bar)
     numbers = summary.summary()
     failures = gate_failures(numbers, thresholds) if thresholds is not None else None
     folder = output_folder(args, f"{config.split}-{config.llm}-{config.retrieval}")
-    gate = None if failures is None else {"thresholds": str(args.gate), "failures": failures,
-                                          "passed": not failures}
+    gate = (
+        None
+        if failures is None
+        else {"thresholds": str(args.gate), "failures": failures, "passed": not failures}
+    )
     write_results(folder / "results.json", config.to_dict(), summary, gate=gate)
     plots = write_plots(folder, summary, config.label)
     (folder / "report.md").write_text(
@@ -82,8 +90,10 @@ def run_eval_command(args) -> int:
     print(summary_table(numbers))
     print()
     print(tag_table(summary.tag_summaries()))
-    print(f"\nWrote {folder / 'results.json'}, {folder / 'report.md'}"
-          + "".join(f", {folder / p}" for p in plots))
+    print(
+        f"\nWrote {folder / 'results.json'}, {folder / 'report.md'}"
+        + "".join(f", {folder / p}" for p in plots)
+    )
     if failures is None:
         return 0
     if failures:
@@ -100,25 +110,38 @@ def _ablation(args, config: EvalConfig) -> int:
     from qa_bot.eval.report import plot_bars
 
     answerers = [a.strip() for a in args.answerers.split(",") if a.strip()]
-    print(f"Ablation on the {config.split} split of '{config.gold}': retrieval modes x "
-          f"{', '.join(answerers)}, plus the llama-index baseline...", file=sys.stderr)
+    print(
+        f"Ablation on the {config.split} split of '{config.gold}': retrieval modes x "
+        f"{', '.join(answerers)}, plus the llama-index baseline...",
+        file=sys.stderr,
+    )
     rows = run_ablation(config, answerers=answerers, make_progress=progress_bar)
     table = ablation_table(rows)
     folder = output_folder(args, f"ablation-{config.split}")
     payload = {"config": config.to_dict(), "rows": [row.to_dict() for row in rows]}
-    (folder / "results.json").write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n",
-                                         encoding="utf-8")
-    measured = [row for row in rows if row.summary is not None]
+    (folder / "results.json").write_text(
+        json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
+    measured = [(row.label, row.summary) for row in rows if row.summary is not None]
     plots = []
-    if plot_bars(folder / "accuracy_by_config.png", [r.label for r in measured],
-                 [r.summary.summary()["accuracy"] for r in measured],
-                 title=f"Accuracy by configuration ({config.split} split)", xlabel="accuracy"):
+    if plot_bars(
+        folder / "accuracy_by_config.png",
+        [label for label, _ in measured],
+        [summary.summary()["accuracy"] for _, summary in measured],
+        title=f"Accuracy by configuration ({config.split} split)",
+        xlabel="accuracy",
+    ):
         plots.append("accuracy_by_config.png")
-    report = (f"# qa-bot ablation, {config.split} split\n\nGold: `{config.gold}`; corpus: "
-              f"`{config.corpus}`; embedder `{config.embedder}`, top_k {config.top_k}.\n\n"
-              + table + "".join(f"\n![{p}]({p})\n" for p in plots))
+    report = (
+        f"# qa-bot ablation, {config.split} split\n\nGold: `{config.gold}`; corpus: "
+        f"`{config.corpus}`; embedder `{config.embedder}`, top_k {config.top_k}.\n\n"
+        + table
+        + "".join(f"\n![{p}]({p})\n" for p in plots)
+    )
     (folder / "report.md").write_text(report, encoding="utf-8")
     print(table)
-    print(f"Wrote {folder / 'results.json'}, {folder / 'report.md'}"
-          + "".join(f", {folder / p}" for p in plots))
+    print(
+        f"Wrote {folder / 'results.json'}, {folder / 'report.md'}"
+        + "".join(f", {folder / p}" for p in plots)
+    )
     return 0

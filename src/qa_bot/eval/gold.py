@@ -67,10 +67,12 @@ def load_gold(path: str | Path, *, split: str | None = None) -> list[GoldCase]:
         raise ConfigError(f"Unknown split {split!r}. Valid choices: dev, test, all.")
     cases = []
     try:
-        handle = open(path, encoding="utf-8")
+        handle = open(path, encoding="utf-8")  # noqa: SIM115 (closed below, after the OSError check)
     except OSError as exc:
-        raise ConfigError(f"Cannot read the gold file '{path}': {exc.strerror}. "
-                          "Pass an existing .jsonl file with --gold.") from exc
+        raise ConfigError(
+            f"Cannot read the gold file '{path}': {exc.strerror}. "
+            "Pass an existing .jsonl file with --gold."
+        ) from exc
     with handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -78,8 +80,10 @@ def load_gold(path: str | Path, *, split: str | None = None) -> list[GoldCase]:
             try:
                 case = GoldCase.from_dict(json.loads(line))
             except (ValueError, KeyError, TypeError) as exc:
-                raise ConfigError(f"'{path}' line {number} is not a valid gold case ({exc}). "
-                                  "See eval/README.md for the format.") from exc
+                raise ConfigError(
+                    f"'{path}' line {number} is not a valid gold case ({exc}). "
+                    "See eval/README.md for the format."
+                ) from exc
             if split in (None, "all") or case.split == split:
                 cases.append(case)
     return cases
@@ -93,8 +97,11 @@ def check_gold(cases: Iterable[GoldCase], texts: Mapping[str, str]) -> list[str]
         if text is None:
             problems.append(f"{case.id}: article {case.doc_id!r} is not in the corpus")
             continue
-        problems += [f"{case.id}: evidence {item[:50]!r}... is not in {case.doc_id!r}"
-                     for item in case.evidence if item not in text]
+        problems += [
+            f"{case.id}: evidence {item[:50]!r}... is not in {case.doc_id!r}"
+            for item in case.evidence
+            if item not in text
+        ]
     return problems
 
 
@@ -137,8 +144,9 @@ def judge(case: GoldCase, answer: Answer) -> CaseResult:
     return CaseResult(case, answer, correct and not leaked, found, leaked)
 
 
-def score_case(case: GoldCase, answer: Answer,
-               texts: Mapping[str, str] | None = None) -> dict[str, Any]:
+def score_case(
+    case: GoldCase, answer: Answer, texts: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The per-case metrics; None where a metric does not apply to this case."""
     scores: dict[str, Any] = {"abstained": answer.abstained}
     passages = [p.text for p in answer.passages]
@@ -159,15 +167,19 @@ def score_case(case: GoldCase, answer: Answer,
         scores["sentences"], scores["supported"] = total, supported
     if texts is not None and answer.sources:
         scores["offsets_exact"] = sum(
-            texts.get(s.doc_id, "")[s.start:s.end] == s.text for s in answer.sources
+            texts.get(s.doc_id, "")[s.start : s.end] == s.text for s in answer.sources
         )
         scores["citations"] = len(answer.sources)
     return scores
 
 
-def run_eval(answer_fn: AnswerFn, cases: Sequence[GoldCase],
-             progress: Callable[[int, int], None] | None = None, *,
-             texts: Mapping[str, str] | None = None) -> EvalSummary:
+def run_eval(
+    answer_fn: AnswerFn,
+    cases: Sequence[GoldCase],
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    texts: Mapping[str, str] | None = None,
+) -> EvalSummary:
     """Ask every case through `answer_fn(question, history=...)` and score it.
 
     A crash counts as a wrong answer, is scored as an empty answer that does not
@@ -205,8 +217,10 @@ def summarise(results: Sequence[CaseResult]) -> dict[str, Any]:
     def total(key: str) -> int:
         return sum(r.metrics.get(key, 0) for r in results)
 
-    abstention = m.abstention_scores([bool(r.answer and r.answer.abstained) for r in results],
-                                     [not r.case.answerable for r in results])
+    abstention = m.abstention_scores(
+        [bool(r.answer and r.answer.abstained) for r in results],
+        [not r.case.answerable for r in results],
+    )
     latencies = [r.seconds * 1000 for r in results if r.answer is not None]
     return {
         "cases": len(results),

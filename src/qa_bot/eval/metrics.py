@@ -127,7 +127,7 @@ def claims(answer_text: str) -> list[tuple[str, tuple[int, ...]]]:
     pieces, position = [], 0
     for run in re.finditer(r"(?:\s*\[\d+\])+", answer_text):
         numbers = tuple(int(n) for n in re.findall(r"\[(\d+)\]", run.group()))
-        pieces.append((answer_text[position:run.start()], numbers))
+        pieces.append((answer_text[position : run.start()], numbers))
         position = run.end()
     pieces.append((answer_text[position:], ()))
     return [(text.strip(), numbers) for text, numbers in pieces if text.strip(" \n\t.,;:")]
@@ -192,6 +192,9 @@ def abstention_scores(abstained: Sequence[bool], unanswerable: Sequence[bool]) -
     fp = sum(a and not u for a, u in pairs)
     fn = sum(u and not a for a, u in pairs)
     precision, recall = ratio(tp, tp + fp), ratio(tp, tp + fn)
-    f1 = (2 * precision * recall / (precision + recall)
-          if precision is not None and recall is not None and precision + recall else None)
+    f1 = (
+        2 * precision * recall / (precision + recall)
+        if precision is not None and recall is not None and precision + recall
+        else None
+    )
     return {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "fp": fp, "fn": fn}

@@ -58,9 +58,11 @@ def progress_bar(total: int, label: str) -> Callable[[int, int], None]:
     try:
         from tqdm import tqdm
     except ImportError:
+
         def plain(number: int, of: int) -> None:
             if number == of or number % 10 == 0:
                 print(f"  {label}: {number}/{of}", file=sys.stderr)
+
         return plain
     bar = tqdm(total=total, desc=label, unit="case", file=sys.stderr, mininterval=0.5)
 
@@ -68,6 +70,7 @@ def progress_bar(total: int, label: str) -> Callable[[int, int], None]:
         bar.update(number - bar.n)
         if number == of:
             bar.close()
+
     return update
 
 
@@ -77,10 +80,18 @@ def progress_bar(total: int, label: str) -> Callable[[int, int], None]:
 def case_row(result: CaseResult) -> dict[str, Any]:
     answer, case = result.answer, result.case
     row = {
-        "id": case.id, "split": case.split, "tags": list(case.tags), "question": case.question,
-        "answerable": case.answerable, "correct": result.correct, "error": result.error,
-        "facts_found": result.facts_found, "facts_total": len(case.key_facts),
-        "leaked": list(result.leaked), "seconds": round(result.seconds, 4), **result.metrics,
+        "id": case.id,
+        "split": case.split,
+        "tags": list(case.tags),
+        "question": case.question,
+        "answerable": case.answerable,
+        "correct": result.correct,
+        "error": result.error,
+        "facts_found": result.facts_found,
+        "facts_total": len(case.key_facts),
+        "leaked": list(result.leaked),
+        "seconds": round(result.seconds, 4),
+        **result.metrics,
     }
     if answer is not None:
         row["answer"] = answer.text
@@ -89,11 +100,16 @@ def case_row(result: CaseResult) -> dict[str, Any]:
     return row
 
 
-def write_results(path: Path, config: Mapping[str, Any], summary: EvalSummary,
-                  **extra: Any) -> None:
-    payload = {"config": dict(config), "summary": summary.summary(),
-               "by_tag": summary.tag_summaries(),
-               "cases": [case_row(r) for r in summary.results], **extra}
+def write_results(
+    path: Path, config: Mapping[str, Any], summary: EvalSummary, **extra: Any
+) -> None:
+    payload = {
+        "config": dict(config),
+        "summary": summary.summary(),
+        "by_tag": summary.tag_summaries(),
+        "cases": [case_row(r) for r in summary.results],
+        **extra,
+    }
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
@@ -102,23 +118,34 @@ def write_results(path: Path, config: Mapping[str, Any], summary: EvalSummary,
 
 def summary_table(summary: Mapping[str, Any]) -> str:
     width = max(len(label) for _, label, _ in METRICS)
-    return "\n".join(f"{label:<{width}}  {fmt(summary.get(key), kind):>8}"
-                     for key, label, kind in METRICS)
+    return "\n".join(
+        f"{label:<{width}}  {fmt(summary.get(key), kind):>8}" for key, label, kind in METRICS
+    )
 
 
 def tag_table(tag_summaries: Mapping[str, Mapping[str, Any]]) -> str:
     width = max((len(tag) for tag in tag_summaries), default=3)
     lines = [f"{'tag':<{width}}  cases  accuracy"]
-    lines += [f"{tag:<{width}}  {n['cases']:>5}  {fmt(n['accuracy']):>8}"
-              for tag, n in tag_summaries.items()]
+    lines += [
+        f"{tag:<{width}}  {n['cases']:>5}  {fmt(n['accuracy']):>8}"
+        for tag, n in tag_summaries.items()
+    ]
     return "\n".join(lines)
 
 
-def markdown_report(config: Mapping[str, Any], summary: EvalSummary, *,
-                    plots: Sequence[str] = (), gate: Sequence[str] | None = None) -> str:
+def markdown_report(
+    config: Mapping[str, Any],
+    summary: EvalSummary,
+    *,
+    plots: Sequence[str] = (),
+    gate: Sequence[str] | None = None,
+) -> str:
     numbers = summary.summary()
-    lines = [f"# qa-bot eval: {config.get('llm')} / {config.get('retrieval')}, "
-             f"{config.get('split')} split", ""]
+    lines = [
+        f"# qa-bot eval: {config.get('llm')} / {config.get('retrieval')}, "
+        f"{config.get('split')} split",
+        "",
+    ]
     lines += ["| setting | value |", "|---|---|"]
     lines += [f"| {key} | `{value}` |" for key, value in config.items()]
     lines += ["", "## Summary", "", "| metric | value |", "|---|---:|"]
@@ -126,8 +153,13 @@ def markdown_report(config: Mapping[str, Any], summary: EvalSummary, *,
     if gate is not None:
         lines += ["", "## CI gate", ""]
         lines += [f"- FAILED: {failure}" for failure in gate] or ["All thresholds met."]
-    lines += ["", "## By tag", "", "| tag | cases | " + " | ".join(TAG_COLUMNS) + " |",
-              "|---|---:|" + "---:|" * len(TAG_COLUMNS)]
+    lines += [
+        "",
+        "## By tag",
+        "",
+        "| tag | cases | " + " | ".join(TAG_COLUMNS) + " |",
+        "|---|---:|" + "---:|" * len(TAG_COLUMNS),
+    ]
     for tag, numbers_for_tag in summary.tag_summaries().items():
         cells = " | ".join(fmt(numbers_for_tag.get(c)) for c in TAG_COLUMNS)
         lines.append(f"| {tag} | {numbers_for_tag['cases']} | {cells} |")
@@ -136,8 +168,10 @@ def markdown_report(config: Mapping[str, Any], summary: EvalSummary, *,
     lines += ["", f"## Wrong answers ({len(wrong)})", ""]
     for result in wrong:
         said = result.error or strip_markers(result.answer.text if result.answer else "")
-        lines.append(f"- **{result.case.id}** ({', '.join(result.case.tags)}) "
-                     f"{_one_line(result.case.question)} -> {_one_line(said)[:160]}")
+        lines.append(
+            f"- **{result.case.id}** ({', '.join(result.case.tags)}) "
+            f"{_one_line(result.case.question)} -> {_one_line(said)[:160]}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -152,8 +186,11 @@ def _pyplot():
     try:
         import matplotlib
     except ImportError:
-        print("qa-bot: plots skipped: matplotlib is not installed. "
-              "Install it with: pip install 'qa-bot[eval]'", file=sys.stderr)
+        print(
+            "qa-bot: plots skipped: matplotlib is not installed. "
+            "Install it with: pip install 'qa-bot[eval]'",
+            file=sys.stderr,
+        )
         return None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -161,18 +198,31 @@ def _pyplot():
     return plt
 
 
-def plot_bars(path: Path, labels: Sequence[str], values: Sequence[float | None],
-              counts: Sequence[int] | None = None, *, title: str, xlabel: str) -> bool:
+def plot_bars(
+    path: Path,
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    counts: Sequence[int] | None = None,
+    *,
+    title: str,
+    xlabel: str,
+) -> bool:
     plt = _pyplot()
     if plt is None:
         return False
     figure, axes = plt.subplots(figsize=(7, 0.35 * len(labels) + 1.2))
     heights = [v or 0.0 for v in values]
     bars = axes.barh(list(labels), heights, color="#4878a8")
-    for bar, value, n in zip(bars, values, counts or [None] * len(labels), strict=True):
+    notes: list[int | None] = list(counts) if counts else [None] * len(labels)
+    for bar, value, n in zip(bars, values, notes, strict=True):
         note = fmt(value) + (f"  (n={n})" if n is not None else "")
-        axes.text(bar.get_width() + 0.01, bar.get_y() + bar.get_height() / 2, note,
-                  va="center", fontsize=8)
+        axes.text(
+            bar.get_width() + 0.01,
+            bar.get_y() + bar.get_height() / 2,
+            note,
+            va="center",
+            fontsize=8,
+        )
     axes.set_xlim(0, 1.25)
     axes.invert_yaxis()
     axes.set_xlabel(xlabel)
@@ -183,8 +233,9 @@ def plot_bars(path: Path, labels: Sequence[str], values: Sequence[float | None],
     return True
 
 
-def plot_latency(path: Path, milliseconds: Sequence[float], *, p50: float | None,
-                 p95: float | None, title: str) -> bool:
+def plot_latency(
+    path: Path, milliseconds: Sequence[float], *, p50: float | None, p95: float | None, title: str
+) -> bool:
     plt = _pyplot()
     if plt is None:
         return False
@@ -207,13 +258,23 @@ def write_plots(folder: Path, summary: EvalSummary, title: str) -> list[str]:
     """accuracy_by_tag.png and latency.png; returns the names written."""
     written = []
     tags = summary.tag_summaries()
-    if plot_bars(folder / "accuracy_by_tag.png", list(tags),
-                 [t["accuracy"] for t in tags.values()], [t["cases"] for t in tags.values()],
-                 title=f"Accuracy by tag: {title}", xlabel="accuracy"):
+    if plot_bars(
+        folder / "accuracy_by_tag.png",
+        list(tags),
+        [t["accuracy"] for t in tags.values()],
+        [t["cases"] for t in tags.values()],
+        title=f"Accuracy by tag: {title}",
+        xlabel="accuracy",
+    ):
         written.append("accuracy_by_tag.png")
     numbers = summary.summary()
     latencies = [r.seconds * 1000 for r in summary.results if r.answer is not None]
-    if latencies and plot_latency(folder / "latency.png", latencies, p50=numbers["latency_p50_ms"],
-                                  p95=numbers["latency_p95_ms"], title=f"Latency: {title}"):
+    if latencies and plot_latency(
+        folder / "latency.png",
+        latencies,
+        p50=numbers["latency_p50_ms"],
+        p95=numbers["latency_p95_ms"],
+        title=f"Latency: {title}",
+    ):
         written.append("latency.png")
     return written

@@ -21,7 +21,10 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qa_bot.index.store import ChromaStore
 
 from qa_bot.config import PACKAGE_DIR, Settings, bundled_corpus_dir
 from qa_bot.errors import ConfigError, CorpusError, QaBotError, UnknownBackendError
@@ -29,9 +32,13 @@ from qa_bot.eval.gold import AnswerFn, EvalSummary, GoldCase, check_gold, load_g
 
 RETRIEVAL_CHOICES = ("full", "hybrid", "dense", "bm25")
 DEFAULT_GOLD = Path("eval") / "gold" / "csto.jsonl"
-WARM_UP = ("What does the article say?", "Who?", "What happened next, and where, and why?",
-           "Is there anything in the article about the people who were there and what they said?",
-           "When")
+WARM_UP = (
+    "What does the article say?",
+    "Who?",
+    "What happened next, and where, and why?",
+    "Is there anything in the article about the people who were there and what they said?",
+    "When",
+)
 
 
 @dataclass(frozen=True)
@@ -85,25 +92,30 @@ def safe_name(text: str) -> str:
 class EvalSession:
     """One temporary index of one corpus; engines for every retrieval mode over it."""
 
-    def __init__(self, corpus: str | Path, *, embedder: str | None = None,
-                 top_k: int | None = None) -> None:
+    def __init__(
+        self, corpus: str | Path, *, embedder: str | None = None, top_k: int | None = None
+    ) -> None:
         self.corpus = Path(corpus)
         self._tmp = tempfile.TemporaryDirectory(prefix="qa-bot-eval-", ignore_cleanup_errors=True)
         data = Path(self._tmp.name)
         # Every location is pinned explicitly: QA_BOT_INDEX_DIR, QA_BOT_CHROMA_URL or
         # QA_BOT_CORPUS in the environment must not point the eval at the user's index.
         self.settings = Settings.load(
-            data_dir=str(data), index_dir=str(data / "index"), chroma_url="",
-            corpus=(str(self.corpus),), feedback_path=str(data / "feedback.jsonl"),
-            embedder=embedder, top_k=top_k,
+            data_dir=str(data),
+            index_dir=str(data / "index"),
+            chroma_url="",
+            corpus=(str(self.corpus),),
+            feedback_path=str(data / "feedback.jsonl"),
+            embedder=embedder,
+            top_k=top_k,
         )
         self._engines: dict[str, Any] = {}
-        self._store = None
+        self._store: ChromaStore | None = None
         self.texts: dict[str, str] = {}
 
     def __enter__(self) -> EvalSession:
-        from qa_bot.ingest.corpus import load_corpus
         from qa_bot.index.store import ChromaStore
+        from qa_bot.ingest.corpus import load_corpus
 
         try:
             self.texts = {d.doc_id: d.text for d in load_corpus([self.corpus])}
@@ -137,22 +149,28 @@ class EvalSession:
 
         if fresh_embedder or mode not in self._engines:
             shared = next(iter(self._engines.values()), None)
-            embedder = (make_embedder(self.settings.embedder)
-                        if shared is None or fresh_embedder else shared.embedder)
-            engine = Engine(self.settings, embedder=embedder, store=self._store,
-                            retrieval_mode=mode)
+            embedder = (
+                make_embedder(self.settings.embedder)
+                if shared is None or fresh_embedder
+                else shared.embedder
+            )
+            engine = Engine(
+                self.settings, embedder=embedder, store=self._store, retrieval_mode=mode
+            )
             if fresh_embedder:
                 return engine
             self._engines[mode] = engine
         return self._engines[mode]
 
-    def answer_fn(self, *, retrieval: str = "full", llm: str | None = None,
-                  fresh_embedder: bool = False) -> AnswerFn:
+    def answer_fn(
+        self, *, retrieval: str = "full", llm: str | None = None, fresh_embedder: bool = False
+    ) -> AnswerFn:
         """An `answer_fn` for `run_eval`; raises if the answerer `llm` is unavailable."""
         if retrieval not in RETRIEVAL_CHOICES:
             raise UnknownBackendError("retrieval mode", retrieval, RETRIEVAL_CHOICES)
-        engine = self.engine("hybrid" if retrieval == "full" else retrieval,
-                             fresh_embedder=fresh_embedder)
+        engine = self.engine(
+            "hybrid" if retrieval == "full" else retrieval, fresh_embedder=fresh_embedder
+        )
         engine.answerer_for(llm)  # fail now, not once per case
         try:
             # Load the index, BM25 and models, and let torch settle (its first few calls
@@ -172,8 +190,13 @@ class EvalSession:
 ProgressFactory = Callable[[int, str], Callable[[int, int], None]]
 
 
-def run_config(config: EvalConfig, *, make_progress: ProgressFactory | None = None,
-               session: EvalSession | None = None, fresh_embedder: bool = False) -> EvalSummary:
+def run_config(
+    config: EvalConfig,
+    *,
+    make_progress: ProgressFactory | None = None,
+    session: EvalSession | None = None,
+    fresh_embedder: bool = False,
+) -> EvalSummary:
     """Evaluate one configuration; opens (and closes) a session unless given one.
 
     `make_progress(total, label)` returns the per-case callback (e.g. a tqdm bar).
@@ -187,10 +210,16 @@ def run_config(config: EvalConfig, *, make_progress: ProgressFactory | None = No
     return _run(session, config, cases, make_progress, fresh_embedder)
 
 
-def _run(session: EvalSession, config: EvalConfig, cases: list[GoldCase],
-         make_progress: ProgressFactory | None, fresh_embedder: bool) -> EvalSummary:
+def _run(
+    session: EvalSession,
+    config: EvalConfig,
+    cases: list[GoldCase],
+    make_progress: ProgressFactory | None,
+    fresh_embedder: bool,
+) -> EvalSummary:
     session.check(cases)
-    answer_fn = session.answer_fn(retrieval=config.retrieval, llm=config.llm,
-                                  fresh_embedder=fresh_embedder)
+    answer_fn = session.answer_fn(
+        retrieval=config.retrieval, llm=config.llm, fresh_embedder=fresh_embedder
+    )
     progress = make_progress(len(cases), config.label) if make_progress else None
     return run_eval(answer_fn, cases, progress, texts=session.texts)

@@ -34,8 +34,8 @@ def load_thresholds(path: str | Path) -> dict[str, Any]:
     bounds = [data.get(b, {}) for b in ("min", "max")] if isinstance(data, dict) else [None]
     if not all(isinstance(b, dict) for b in bounds) or not any(bounds):
         raise ConfigError(
-            f"The thresholds file '{path}' needs a \"min\" (and/or \"max\") object mapping "
-            "metric names to numbers, e.g. {\"min\": {\"accuracy\": 0.6}}."
+            f'The thresholds file \'{path}\' needs a "min" (and/or "max") object mapping '
+            'metric names to numbers, e.g. {"min": {"accuracy": 0.6}}.'
         )
     run = dict(data.get("run") or {})
     if run.get("gold"):

@@ -15,10 +15,11 @@ import os
 import re
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from contextlib import contextmanager
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,6 @@ class Embedder(ABC):
         # so a question is encoded once.
         return self.embed_words([text])[0].sentence
 
-
     @abstractmethod
     def _embed_words(self, texts: Sequence[str]) -> list[WordVectors]:
         """Sentence and per-word vectors of already-normalised texts."""
@@ -81,7 +81,7 @@ class Embedder(ABC):
         keys = [normalise(t) for t in texts]
         missing = list(dict.fromkeys(k for k in keys if k not in self._word_cache))
         if missing:
-            for key, value in zip(missing, self._embed_words(missing)):
+            for key, value in zip(missing, self._embed_words(missing), strict=True):
                 self._word_cache[key] = value
             while len(self._word_cache) > 4096:
                 self._word_cache.popitem(last=False)
@@ -93,8 +93,12 @@ def offline_huggingface() -> None:
 
     The user's own settings of these variables win.
     """
-    for name, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"),
-                        ("TRANSFORMERS_VERBOSITY", "error"), ("HF_HUB_DISABLE_PROGRESS_BARS", "1")):
+    for name, value in (
+        ("HF_HUB_OFFLINE", "1"),
+        ("TRANSFORMERS_OFFLINE", "1"),
+        ("TRANSFORMERS_VERBOSITY", "error"),
+        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
+    ):
         os.environ.setdefault(name, value)
     from transformers.utils import logging as transformers_logging
 
@@ -112,7 +116,7 @@ class SentenceTransformerEmbedder(Embedder):
         self.model_path = Path(model_path)
         self.name = name
         self.batch_size = batch_size
-        self._model = None
+        self._model: Any = None  # the SentenceTransformer, loaded on first use
         self.dim = self._read_dim()
 
     def _read_dim(self) -> int:
@@ -159,19 +163,27 @@ class SentenceTransformerEmbedder(Embedder):
 
         with _few_threads(len(texts)):
             outputs = self._encode_words(texts)
-        return [self._word_vectors(text, output, word_spans) for text, output in zip(texts, outputs)]
+        return [
+            self._word_vectors(text, output, word_spans)
+            for text, output in zip(texts, outputs, strict=True)
+        ]
 
     def _encode_words(self, texts: Sequence[str]):
         return self.model.encode(
-            list(texts), batch_size=self.batch_size, output_value=None,
-            convert_to_numpy=False, show_progress_bar=False,
+            list(texts),
+            batch_size=self.batch_size,
+            output_value=None,
+            convert_to_numpy=False,
+            show_progress_bar=False,
         )
 
     def _word_vectors(self, text: str, output: dict, word_spans) -> WordVectors:
         tokens = output["token_embeddings"].float().numpy()
         sentence = output["sentence_embedding"].float().numpy()
         offsets = self.model.tokenizer(
-            text, return_offsets_mapping=True, truncation=True,
+            text,
+            return_offsets_mapping=True,
+            truncation=True,
             max_length=self.model.max_seq_length,
         )["offset_mapping"][: len(tokens)]
         words, vectors = [], []
@@ -180,8 +192,11 @@ class SentenceTransformerEmbedder(Embedder):
             if rows:
                 words.append(word)
                 vectors.append(tokens[rows].mean(axis=0))
-        matrix = (_unit_rows(np.array(vectors, dtype=np.float32)) if vectors
-                  else np.zeros((0, self.dim), np.float32))
+        matrix = (
+            _unit_rows(np.array(vectors, dtype=np.float32))
+            if vectors
+            else np.zeros((0, self.dim), np.float32)
+        )
         return WordVectors(sentence / max(np.linalg.norm(sentence), 1e-12), tuple(words), matrix)
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -229,7 +244,7 @@ def minilm_path() -> Path:
 
 
 def make_embedder(spec: str) -> Embedder:
-    """Resolve an embedder spec: `minilm`, `hashing` (a hashed bag of words, no model) or a folder path."""
+    """Resolve an embedder spec: `minilm`, `hashing` (hashed bag of words) or a folder path."""
     if spec == "minilm":
         return SentenceTransformerEmbedder(minilm_path(), name="all-MiniLM-L6-v2")
     if spec == "hashing":
@@ -255,7 +270,9 @@ class HashingEmbedder(Embedder):
 
     def _bucket(self, word: str) -> int:
         stem = word.lower()[:6]
-        return int.from_bytes(hashlib.blake2b(stem.encode(), digest_size=4).digest(), "big") % self.dim
+        return (
+            int.from_bytes(hashlib.blake2b(stem.encode(), digest_size=4).digest(), "big") % self.dim
+        )
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -269,7 +286,7 @@ class HashingEmbedder(Embedder):
     def _embed_words(self, texts: Sequence[str]) -> list[WordVectors]:
         # One-hot word vectors: a word matches only itself (same 6-letter prefix).
         results = []
-        for text, sentence in zip(texts, self._embed(texts)):
+        for text, sentence in zip(texts, self._embed(texts), strict=True):
             found = _HASHED_WORD.findall(text)
             matrix = np.zeros((len(found), self.dim), dtype=np.float32)
             for row, word in enumerate(found):

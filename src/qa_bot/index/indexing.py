@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from qa_bot.ingest.chunking import chunk_document, chunker_signature
-from qa_bot.index.embeddings import Embedder
 from qa_bot.errors import CorpusError, StoreError
+from qa_bot.index.embeddings import Embedder
 from qa_bot.index.store import ChromaStore, LiveIndex, Manifest
+from qa_bot.ingest.chunking import chunk_document, chunker_signature
 from qa_bot.types import Chunk, Document
 
 _EMBED_BATCH = 2048  # chunks embedded and written per step; bounds memory
@@ -45,15 +45,22 @@ class IndexReport:
 
     def summary(self) -> str:
         if not self.changed:
-            return f"Index is up to date: {len(self.unchanged)} article(s), {self.chunks_total} chunks."
+            return (
+                f"Index is up to date: {len(self.unchanged)} article(s), "
+                f"{self.chunks_total} chunks."
+            )
         parts = [
-            f"{len(self.added)} added", f"{len(self.updated)} updated",
-            f"{len(self.removed)} removed", f"{len(self.unchanged)} unchanged",
+            f"{len(self.added)} added",
+            f"{len(self.updated)} updated",
+            f"{len(self.removed)} removed",
+            f"{len(self.unchanged)} unchanged",
         ]
         prefix = "Rebuilt the index" if self.rebuilt else "Indexed"
         moved = f" The damaged index was moved to '{self.set_aside}'." if self.set_aside else ""
-        return (f"{prefix}: {', '.join(parts)}; {self.chunks_embedded} chunks embedded, "
-                f"{self.chunks_total} in total ({self.seconds:.1f} s).{moved}")
+        return (
+            f"{prefix}: {', '.join(parts)}; {self.chunks_embedded} chunks embedded, "
+            f"{self.chunks_total} in total ({self.seconds:.1f} s).{moved}"
+        )
 
 
 EMBEDDING_TEXT_VERSION = "title+sentence-v1"
@@ -92,9 +99,7 @@ def index_documents(
         if live is not None and (rebuild or manifest.differences(live.manifest)):
             report.rebuilt = True
             live_docs: dict[str, dict] = {}
-            kept_live: dict[str, dict] = (
-                live.document_records() if keep_others else {}
-            )
+            kept_live: dict[str, dict] = live.document_records() if keep_others else {}
         else:
             live_docs = live.document_records() if live is not None else {}
             kept_live = {}
@@ -154,7 +159,7 @@ def _copy_chunks(live: LiveIndex, writer, doc_ids: set[str]) -> None:
     for chunk_id, text, metadata, embedding in live.rows(include_embeddings=True):
         if metadata.get("doc_id") not in doc_ids:
             continue
-        for column, value in zip(batch, (chunk_id, embedding, text, metadata)):
+        for column, value in zip(batch, (chunk_id, embedding, text, metadata), strict=True):
             column.append(value)
         if len(batch[0]) >= _EMBED_BATCH:
             writer.add(batch[0], batch[1], batch[2], batch[3])
@@ -163,8 +168,13 @@ def _copy_chunks(live: LiveIndex, writer, doc_ids: set[str]) -> None:
         writer.add(batch[0], batch[1], batch[2], batch[3])
 
 
-def _embed_and_write(writer, embedder: Embedder, documents: Sequence[Document],
-                     chunk_max_tokens: int, progress: Progress | None) -> int:
+def _embed_and_write(
+    writer,
+    embedder: Embedder,
+    documents: Sequence[Document],
+    chunk_max_tokens: int,
+    progress: Progress | None,
+) -> int:
     pending: list[tuple[Chunk, dict]] = []
     done = 0
     total_docs = len(documents)
@@ -175,8 +185,10 @@ def _embed_and_write(writer, embedder: Embedder, documents: Sequence[Document],
             return
         vectors = embedder.embed_documents([embedding_text(c, m["title"]) for c, m in pending])
         writer.add(
-            [c.chunk_id for c, _ in pending], vectors,
-            [c.text for c, _ in pending], [m for _, m in pending],
+            [c.chunk_id for c, _ in pending],
+            vectors,
+            [c.text for c, _ in pending],
+            [m for _, m in pending],
         )
         pending = []
 
@@ -184,7 +196,8 @@ def _embed_and_write(writer, embedder: Embedder, documents: Sequence[Document],
         chunks = chunk_document(doc, max_tokens=chunk_max_tokens)
         if not chunks:
             raise CorpusError(
-                f"'{doc.path or doc.doc_id}' has no sentences to index (only a heading or byline?). "
+                f"'{doc.path or doc.doc_id}' has no sentences to index "
+                "(only a heading or byline?). "
                 "Add the article's text or remove the file."
             )
         for chunk in chunks:
@@ -210,20 +223,31 @@ def embedding_text(chunk: Chunk, title: str) -> str:
 
 
 def chunk_metadata(doc: Document, chunk: Chunk, chunk_count: int) -> dict:
-    metadata = {"doc_id": doc.doc_id, "seq": chunk.seq, "start": chunk.start, "end": chunk.end,
-                "title": doc.title}
+    metadata = {
+        "doc_id": doc.doc_id,
+        "seq": chunk.seq,
+        "start": chunk.start,
+        "end": chunk.end,
+        "title": doc.title,
+    }
     if chunk.seq == 0:
         # The document's own record rides on its first chunk (see `store`).
         metadata.update(
-            doc_hash=doc.content_hash, source=doc.source,
-            path=doc.path, doc_text=doc.text, chunk_count=chunk_count,
+            doc_hash=doc.content_hash,
+            source=doc.source,
+            path=doc.path,
+            doc_text=doc.text,
+            chunk_count=chunk_count,
         )
     return metadata
 
 
 def _document_from_record(doc_id: str, record: dict) -> Document:
     return Document(
-        doc_id=doc_id, title=record.get("title", doc_id), text=record.get("doc_text", ""),
-        source=record.get("source", ""), path=record.get("path", ""),
+        doc_id=doc_id,
+        title=record.get("title", doc_id),
+        text=record.get("doc_text", ""),
+        source=record.get("source", ""),
+        path=record.get("path", ""),
         content_hash=record.get("doc_hash", ""),
     )

@@ -37,7 +37,10 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
 from urllib.parse import urlparse
 
 from qa_bot.errors import IndexMismatchError, StoreError, StoreLockedError
@@ -91,8 +94,14 @@ class DenseHit:
 class ChromaStore:
     """Opens the configured Chroma (embedded folder or server) and its generations."""
 
-    def __init__(self, *, path: Path | None = None, url: str = "", prefix: str = "qa-bot",
-                 lock_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        *,
+        path: Path | None = None,
+        url: str = "",
+        prefix: str = "qa-bot",
+        lock_timeout: float = 10.0,
+    ) -> None:
         if not url and path is None:
             raise StoreError("Give the store either a folder (embedded) or a Chroma server URL.")
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,60}", prefix):
@@ -282,7 +291,7 @@ class ChromaStore:
         self._ensure_folder()
         lock_path = self.path / _LOCK_NAME
         try:
-            handle = open(lock_path, "a+")
+            handle = open(lock_path, "a+")  # noqa: SIM115 (held for the lock's lifetime, closed on release)
         except OSError as exc:
             raise StoreError(
                 f"Cannot create the lock file '{lock_path}': {exc.strerror}. "
@@ -340,8 +349,13 @@ class GenerationWriter:
     def name(self) -> str:
         return self.collection.name
 
-    def add(self, ids: Sequence[str], embeddings: Any, documents: Sequence[str],
-            metadatas: Sequence[dict[str, Any]]) -> None:
+    def add(
+        self,
+        ids: Sequence[str],
+        embeddings: Any,
+        documents: Sequence[str],
+        metadatas: Sequence[dict[str, Any]],
+    ) -> None:
         # Embeddings are always given: without them Chroma would fall back to its
         # default embedding function, which downloads a model.
         if len(ids) != len(embeddings):
@@ -380,7 +394,7 @@ class LiveIndex:
         self.store = store
         self.collection = collection
         self.manifest = Manifest.from_metadata(collection.metadata or {})
-        self._vector_store = None
+        self._vector_store: Any = None  # a llama-index ChromaVectorStore, built on first use
 
     @property
     def name(self) -> str:
@@ -389,15 +403,20 @@ class LiveIndex:
     def count(self) -> int:
         return int(self.store._call("count chunks", self.collection.count))
 
-    def rows(self, *, include_embeddings: bool = False, where: dict | None = None
-             ) -> Iterator[tuple[str, str, dict[str, Any], Any]]:
+    def rows(
+        self, *, include_embeddings: bool = False, where: dict | None = None
+    ) -> Iterator[tuple[str, str, dict[str, Any], Any]]:
         """Every (id, text, metadata, embedding-or-None), page by page."""
         include = ["documents", "metadatas"] + (["embeddings"] if include_embeddings else [])
         offset = 0
         while True:
             page = self.store._call(
-                "read chunks", self.collection.get,
-                include=include, limit=_PAGE, offset=offset, where=where,
+                "read chunks",
+                self.collection.get,
+                include=include,
+                limit=_PAGE,
+                offset=offset,
+                where=where,
             )
             ids = page["ids"]
             if not ids:
@@ -425,7 +444,7 @@ class LiveIndex:
         page = self.store._call(
             "read vectors", self.collection.get, ids=list(ids), include=["embeddings"]
         )
-        return dict(zip(page["ids"], page["embeddings"]))
+        return dict(zip(page["ids"], page["embeddings"], strict=True))
 
     def vector_store(self):
         """This generation as a llama-index vector store."""
@@ -435,13 +454,13 @@ class LiveIndex:
             self._vector_store = ChromaVectorStore(chroma_collection=self.collection)
         return self._vector_store
 
-    def dense_query(self, embedding: Sequence[float], k: int) -> list[DenseHit]:
+    def dense_query(self, embedding: Sequence[float] | np.ndarray, k: int) -> list[DenseHit]:
         from llama_index.core.vector_stores.types import VectorStoreQuery
 
         query = VectorStoreQuery(query_embedding=list(map(float, embedding)), similarity_top_k=k)
         result = self.store._call("search", self.vector_store().query, query)
         hits = []
-        for node, similarity in zip(result.nodes or [], result.similarities or []):
+        for node, similarity in zip(result.nodes or [], result.similarities or [], strict=False):
             # llama-index reports exp(-distance); Chroma's cosine distance is
             # 1 - cosine, so undo the exp to get the cosine back.
             cosine = 1.0 + math.log(similarity) if similarity > 0 else -1.0

@@ -136,8 +136,7 @@ def _fit(text: str, start: int, end: int, max_tokens: int) -> Iterator[tuple[int
         if found < 0:  # the splitter altered whitespace; fall back to a word search
             found = cursor
         piece_end = min(end, found + len(piece))
-        for span in _trimmed(text, found, piece_end):
-            yield span
+        yield from _trimmed(text, found, piece_end)
         cursor = piece_end
 
 
@@ -152,10 +151,9 @@ def _long_sentence_splitter(max_tokens: int):
 def _punkt():
     import os
 
+    import llama_index.core as li_core
     import nltk
     from nltk.tokenize.punkt import PunktTokenizer
-
-    import llama_index.core as li_core
 
     shipped = os.path.join(os.path.dirname(li_core.__file__), "_static", "nltk_cache")
     if shipped not in nltk.data.path:

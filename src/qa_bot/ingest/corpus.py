@@ -132,7 +132,9 @@ def _read_bytes(path: Path) -> bytes:
             )
         return path.read_bytes()
     except OSError as exc:
-        raise CorpusError(f"Cannot read '{path}': {exc.strerror or exc}. Check its permissions.") from exc
+        raise CorpusError(
+            f"Cannot read '{path}': {exc.strerror or exc}. Check its permissions."
+        ) from exc
 
 
 def _decode(path: Path, raw: bytes) -> str:
@@ -180,10 +182,42 @@ class ExtractedHtml:
         self.text = text
 
 
-_SKIPPED_TAGS = {"script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "svg"}
+_SKIPPED_TAGS = {
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "form",
+    "svg",
+}
 _BLOCK_TAGS = {
-    "p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li",
-    "ul", "ol", "blockquote", "pre", "table", "tr", "br", "hr", "figcaption", "dd", "dt",
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "ul",
+    "ol",
+    "blockquote",
+    "pre",
+    "table",
+    "tr",
+    "br",
+    "hr",
+    "figcaption",
+    "dd",
+    "dt",
 }
 
 

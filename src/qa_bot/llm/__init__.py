@@ -52,15 +52,17 @@ class LLM(ABC):
     context_window: int = 2048  # tokens of prompt plus reply the model can take
 
     @abstractmethod
-    def stream(self, messages: Sequence[Message], *, max_tokens: int,
-               stop: Sequence[str] = ()) -> Iterator[str]:
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()
+    ) -> Iterator[str]:
         """Yield the reply to `messages` piece by piece; raise LLMError on failure.
 
         Generation ends after `max_tokens` tokens or before any `stop` string.
         """
 
-    def complete(self, messages: Sequence[Message], *, max_tokens: int,
-                 stop: Sequence[str] = ()) -> str:
+    def complete(
+        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()
+    ) -> str:
         return "".join(self.stream(messages, max_tokens=max_tokens, stop=stop))
 
     def count_tokens(self, text: str) -> int:
@@ -123,8 +125,16 @@ def check_gguf(path: Path) -> Path:
 class LlamaCppLLM(LLM):
     """A GGUF model run in-process by llama-cpp-python, with the GGUF's own chat template."""
 
-    def __init__(self, model_path: str | Path, *, spec: str = "", timeout: float = 60.0,
-                 n_ctx: int = 2048, n_threads: int | None = None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        spec: str = "",
+        timeout: float = 60.0,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        seed: int = 0,
+    ) -> None:
         self.model_path = Path(model_path).expanduser()
         self.spec = spec or f"llamacpp:{self.model_path}"
         self.timeout = timeout
@@ -158,8 +168,11 @@ class LlamaCppLLM(LLM):
             ) from exc
         try:
             llama = Llama(
-                model_path=str(self.model_path), n_ctx=self.context_window,
-                n_threads=self.n_threads, seed=self.seed, verbose=False,
+                model_path=str(self.model_path),
+                n_ctx=self.context_window,
+                n_threads=self.n_threads,
+                seed=self.seed,
+                verbose=False,
             )
         except Exception as exc:  # llama.cpp reports corrupt files as ValueError/RuntimeError
             raise ModelError(
@@ -174,16 +187,21 @@ class LlamaCppLLM(LLM):
         model = self.load()
         return len(model.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int,
-               stop: Sequence[str] = ()) -> Iterator[str]:
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()
+    ) -> Iterator[str]:
         model = self.load()
         deadline = time.monotonic() + self.timeout
         with self._lock:
             try:
                 # create_chat_completion formats with the GGUF's own chat template.
                 pieces = model.create_chat_completion(
-                    messages=list(messages), max_tokens=max_tokens, temperature=0.0,
-                    stop=list(stop), seed=self.seed, stream=True,
+                    messages=list(messages),
+                    max_tokens=max_tokens,
+                    temperature=0.0,
+                    stop=list(stop),
+                    seed=self.seed,
+                    stream=True,
                 )
                 for piece in pieces:
                     text = piece["choices"][0]["delta"].get("content")
@@ -210,8 +228,16 @@ class OpenAICompatibleLLM(LLM):
     reachable through the OpenAI API, and a margin covers the difference.
     """
 
-    def __init__(self, model: str, *, base_url: str, api_key: str | None = None,
-                 timeout: float = 60.0, context_window: int = 2048, spec: str = "") -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        context_window: int = 2048,
+        spec: str = "",
+    ) -> None:
         self.model = model
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
@@ -221,13 +247,20 @@ class OpenAICompatibleLLM(LLM):
         self.context_window = context_window
         self.spec = spec or f"openai:{model}"
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int,
-               stop: Sequence[str] = ()) -> Iterator[str]:
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()
+    ) -> Iterator[str]:
         from qa_bot.llm.openai_http import stream_chat
 
         yield from stream_chat(
-            self.base_url, model=self.model, messages=messages, max_tokens=max_tokens, stop=stop,
-            api_key=self.api_key, timeout=self.timeout, spec=self.spec,
+            self.base_url,
+            model=self.model,
+            messages=messages,
+            max_tokens=max_tokens,
+            stop=stop,
+            api_key=self.api_key,
+            timeout=self.timeout,
+            spec=self.spec,
         )
 
 
@@ -246,7 +279,10 @@ def make_llm(spec: str, settings=None) -> LLM:
         return LlamaCppLLM(path, spec=spec, timeout=settings.llm_timeout)
     if kind == "openai" and rest:
         return OpenAICompatibleLLM(
-            rest, base_url=settings.openai_base_url, spec=spec, timeout=settings.llm_timeout,
+            rest,
+            base_url=settings.openai_base_url,
+            spec=spec,
+            timeout=settings.llm_timeout,
             api_key=os.environ.get(settings.openai_api_key_env) or None,
         )
     raise UnknownBackendError("LLM backend", spec, LLM_SPECS)

@@ -22,9 +22,17 @@ from typing import Any
 from qa_bot.errors import LLMError
 
 
-def stream_chat(base_url: str, *, model: str, messages: Sequence[dict[str, str]],
-                max_tokens: int, api_key: str | None, timeout: float,
-                spec: str, stop: Sequence[str] = ()) -> Iterator[str]:
+def stream_chat(
+    base_url: str,
+    *,
+    model: str,
+    messages: Sequence[dict[str, str]],
+    max_tokens: int,
+    api_key: str | None,
+    timeout: float,
+    spec: str,
+    stop: Sequence[str] = (),
+) -> Iterator[str]:
     """POST /chat/completions with ``stream: true`` and yield the content deltas."""
     import httpx
 
@@ -32,14 +40,21 @@ def stream_chat(base_url: str, *, model: str, messages: Sequence[dict[str, str]]
     headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
-    payload = {"model": model, "messages": list(messages), "max_tokens": max_tokens,
-               "temperature": 0.0, "stream": True}
+    payload = {
+        "model": model,
+        "messages": list(messages),
+        "max_tokens": max_tokens,
+        "temperature": 0.0,
+        "stream": True,
+    }
     if stop:
         payload["stop"] = list(stop)
     deadline = time.monotonic() + timeout
     try:
-        with httpx.Client(timeout=httpx.Timeout(timeout)) as client, \
-                client.stream("POST", url, json=payload, headers=headers) as response:
+        with (
+            httpx.Client(timeout=httpx.Timeout(timeout)) as client,
+            client.stream("POST", url, json=payload, headers=headers) as response,
+        ):
             if response.status_code >= 400:
                 body = response.read().decode("utf-8", "replace")
                 raise LLMError(_status_message(spec, url, response.status_code, body))
@@ -77,7 +92,7 @@ def _event_text(line: str, spec: str, url: str) -> str | None:
         return ""
     if not line.startswith("data:"):
         raise LLMError(_malformed_message(spec, url, line))
-    data = line[len("data:"):].strip()
+    data = line[len("data:") :].strip()
     if data == "[DONE]":
         return None
     event = _parse_json(data, spec, url)

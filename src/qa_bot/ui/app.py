@@ -15,7 +15,7 @@ requests nothing outside the server.
 """
 
 # No `from __future__ import annotations` here: Gradio reads the handlers' type
-# hints at run time (gr.SelectData, gr.LikeData, the API's argument types).
+# hints at run time (SelectData, LikeData, the API's argument types).
 import logging
 import os
 import time
@@ -44,8 +44,10 @@ _SCROLL_TO_MARK = """() => { setTimeout(() => {
   const mark = box && box.querySelector('mark');
   if (mark) box.scrollTop = Math.max(0, mark.offsetTop - box.clientHeight / 3);
 }, 60); }"""
-_INTRO = ("# qa-bot\nAsk about the news articles. Every answer quotes the article; "
-          "the panel on the right shows where (click an earlier answer to see its sources).")
+_INTRO = (
+    "# qa-bot\nAsk about the news articles. Every answer quotes the article; "
+    "the panel on the right shows where (click an earlier answer to see its sources)."
+)
 
 
 def _gradio():
@@ -56,10 +58,13 @@ def _gradio():
     return gr
 
 
-def build_app(engine=None, settings: Settings | None = None, *,
-              examples: tuple[str, ...] | None = None) -> Any:
+def build_app(
+    engine=None, settings: Settings | None = None, *, examples: tuple[str, ...] | None = None
+) -> Any:
     """The web UI as a `gr.Blocks`, queued but not launched."""
     gr = _gradio()
+    from gradio.events import LikeData, SelectData
+
     from qa_bot.engine import get_engine
 
     settings = settings or (engine.settings if engine is not None else Settings.load())
@@ -72,36 +77,59 @@ def build_app(engine=None, settings: Settings | None = None, *,
     with gr.Blocks(title="qa-bot", analytics_enabled=False) as demo:
         turns = gr.State([])
         gr.Markdown(_INTRO)
-        with gr.Tab("Chat"):
-            with gr.Row():
-                with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(
-                        label="Chat", elem_id="qa-chat", height=520,
-                        examples=[{"text": q} for q in examples] or None,
-                        render_markdown=False, sanitize_html=True, allow_tags=False,
-                        # No copy buttons: they copy the message's HTML source, not its
-                        # text. No share button: it posts the chat to the Hugging Face Hub.
-                        latex_delimiters=[], buttons=[],
-                        feedback_options=("Like", "Dislike"),
+        with gr.Tab("Chat"), gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(
+                    label="Chat",
+                    elem_id="qa-chat",
+                    height=520,
+                    examples=[{"text": q} for q in examples] or None,
+                    render_markdown=False,
+                    sanitize_html=True,
+                    allow_tags=False,
+                    # No copy buttons: they copy the message's HTML source, not its
+                    # text. No share button: it posts the chat to the Hugging Face Hub.
+                    latex_delimiters=[],
+                    buttons=[],
+                    feedback_options=("Like", "Dislike"),
+                )
+                with gr.Row():
+                    box = gr.Textbox(
+                        placeholder="Ask about the article…",
+                        show_label=False,
+                        scale=5,
+                        max_lines=4,
+                        elem_id="qa-question",
                     )
-                    with gr.Row():
-                        box = gr.Textbox(placeholder="Ask about the article…", show_label=False,
-                                         scale=5, max_lines=4, elem_id="qa-question")
-                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
-                    status = gr.HTML(elem_id="qa-status", js_on_load=None)
-                    with gr.Accordion("Settings", open=False):
-                        backend = gr.Dropdown(session.backends, value=session.backends[0],
-                                              label="Answerer", elem_id="qa-backend")
-                        top_k = gr.Slider(1, MAX_TOP_K, value=min(settings.top_k, MAX_TOP_K),
-                                          step=1, label="Passages retrieved", elem_id="qa-top-k")
-                with gr.Column(scale=2):
-                    gr.Markdown("### Sources")
-                    sources = gr.HTML(session.sources(None), elem_id="qa-sources", js_on_load=None)
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
+                status = gr.HTML(elem_id="qa-status", js_on_load=None)
+                with gr.Accordion("Settings", open=False):
+                    backend = gr.Dropdown(
+                        session.backends,
+                        value=session.backends[0],
+                        label="Answerer",
+                        elem_id="qa-backend",
+                    )
+                    top_k = gr.Slider(
+                        1,
+                        MAX_TOP_K,
+                        value=min(settings.top_k, MAX_TOP_K),
+                        step=1,
+                        label="Passages retrieved",
+                        elem_id="qa-top-k",
+                    )
+            with gr.Column(scale=2):
+                gr.Markdown("### Sources")
+                sources = gr.HTML(session.sources(None), elem_id="qa-sources", js_on_load=None)
         with gr.Tab("Articles"):
             articles = gr.HTML(elem_id="qa-articles", js_on_load=None)
-            upload = gr.File(label=f"Add an article ({', '.join(UPLOAD_TYPES)}, at most "
-                                   f"{settings.max_upload_bytes:,} bytes)",
-                             file_types=UPLOAD_TYPES, type="filepath", elem_id="qa-upload")
+            upload = gr.File(
+                label=f"Add an article ({', '.join(UPLOAD_TYPES)}, at most "
+                f"{settings.max_upload_bytes:,} bytes)",
+                file_types=UPLOAD_TYPES,
+                type="filepath",
+                elem_id="qa-upload",
+            )
             upload_status = gr.HTML(elem_id="qa-upload-status", js_on_load=None)
 
         chat_out = [chatbot, turns, sources, box, status]
@@ -109,32 +137,42 @@ def build_app(engine=None, settings: Settings | None = None, *,
         box.submit(session.submit, ask_in, chat_out, **answer_limit)
         send.click(session.submit, ask_in, chat_out, **answer_limit)
 
-        def ask_example(history, spec, k, evt: gr.SelectData):
+        def ask_example(history, spec, k, evt: SelectData):
             value = evt.value if isinstance(evt.value, dict) else {}
             yield from session.submit(value.get("text", ""), history, spec, k)
 
-        def show_sources(history, evt: gr.SelectData):
+        def show_sources(history, evt: SelectData):
             return session.select(history, evt.index)
 
-        def rate(history, evt: gr.LikeData):
+        def rate(history, evt: LikeData):
             return session.feedback(history, evt.index, evt.liked)
 
         chatbot.example_select(ask_example, [turns, backend, top_k], chat_out, **answer_limit)
         chatbot.retry(session.retry, [turns, backend, top_k], chat_out, **answer_limit)
         chatbot.undo(session.undo, [turns], chat_out, api_visibility="private")
-        chatbot.clear(lambda: ([], session.sources(None), ""), None, [turns, sources, status],
-                      api_visibility="private")
+        chatbot.clear(
+            lambda: ([], session.sources(None), ""),
+            None,
+            [turns, sources, status],
+            api_visibility="private",
+        )
         chatbot.select(show_sources, [turns], sources, api_visibility="private")
         chatbot.like(rate, [turns], status, api_visibility="private")
         # The file box is emptied after each upload, ready for the next file.
-        upload.upload(lambda path: (session.upload(path), None), [upload], [upload_status, upload],
-                      concurrency_id="index", concurrency_limit=1, api_visibility="private").then(
-            session.articles_html, None, articles, api_visibility="private")
+        upload.upload(
+            lambda path: (session.upload(path), None),
+            [upload],
+            [upload_status, upload],
+            concurrency_id="index",
+            concurrency_limit=1,
+            api_visibility="private",
+        ).then(session.articles_html, None, articles, api_visibility="private")
         sources.change(None, None, None, js=_SCROLL_TO_MARK, api_visibility="private")
         demo.load(session.articles_html, None, articles, api_visibility="private")
 
-        def ask(question: str, history: list[dict] | None = None, backend: str = "",
-                top_k: int = 0) -> dict:
+        def ask(
+            question: str, history: list[dict] | None = None, backend: str = "", top_k: int = 0
+        ) -> dict:
             """Answer `question` (after `history`, OpenAI-style messages), with its sources."""
             try:
                 return answer_payload(session.answer(question, history, backend, top_k))
@@ -154,8 +192,10 @@ def build_app(engine=None, settings: Settings | None = None, *,
 def theme():
     """Gradio's default look with system fonts: no font files fetched from anywhere."""
     gr = _gradio()
-    return gr.themes.Default(font=["Helvetica Neue", "Arial", "sans-serif"],
-                             font_mono=["DejaVu Sans Mono", "Menlo", "monospace"])
+    return gr.themes.Default(
+        font=["Helvetica Neue", "Arial", "sans-serif"],
+        font_mono=["DejaVu Sans Mono", "Menlo", "monospace"],
+    )
 
 
 def warm_up(engine) -> float:
@@ -168,8 +208,15 @@ def warm_up(engine) -> float:
     return time.perf_counter() - started
 
 
-def launch(demo, settings: Settings, *, engine=None, host: str | None = None,
-           port: int | None = None, **launch_kwargs: Any):
+def launch(
+    demo,
+    settings: Settings,
+    *,
+    engine=None,
+    host: str | None = None,
+    port: int | None = None,
+    **launch_kwargs: Any,
+):
     """Serve `demo` on `host:port` (default: the settings' 127.0.0.1:7860), never shared."""
     if launch_kwargs.pop("share", False):
         raise ValueError(
@@ -183,8 +230,14 @@ def launch(demo, settings: Settings, *, engine=None, host: str | None = None,
     block = not launch_kwargs.pop("prevent_thread_lock", False)
     try:
         result = demo.launch(
-            server_name=host, server_port=port, share=False, prevent_thread_lock=True,
-            max_file_size=settings.max_upload_bytes, theme=theme(), css=CSS, **launch_kwargs,
+            server_name=host,
+            server_port=port,
+            share=False,
+            prevent_thread_lock=True,
+            max_file_size=settings.max_upload_bytes,
+            theme=theme(),
+            css=CSS,
+            **launch_kwargs,
         )
     except OSError as exc:  # Gradio: "Cannot find empty port in range"
         raise ServeError(

@@ -38,8 +38,9 @@ CSS = """
 .qa-score { font-variant-numeric: tabular-nums; color: var(--body-text-color-subdued); }
 """
 
-_EMPTY_SOURCES = ("<p class='qa-notice'>Ask a question: the sources of the selected answer "
-                  "appear here.</p>")
+_EMPTY_SOURCES = (
+    "<p class='qa-notice'>Ask a question: the sources of the selected answer appear here.</p>"
+)
 
 
 def text_html(text: str) -> str:
@@ -110,8 +111,12 @@ def sources_html(answer: Answer | None, article_text: Callable[[str], str]) -> s
     """
     if answer is None:
         return _EMPTY_SOURCES
-    parts = [(f"<p><b>Question:</b> {escape(answer.question)}"
-              f" <span class='qa-ref'>({escape(answer.backend)})</span></p>")]
+    parts = [
+        (
+            f"<p><b>Question:</b> {escape(answer.question)}"
+            f" <span class='qa-ref'>({escape(answer.backend)})</span></p>"
+        )
+    ]
     if answer.abstained:
         parts.append(f"<p class='qa-abstain'>{ABSTAIN_ICON} {escape(answer.text)}</p>")
     cited_ids = {s.chunk_id or (s.doc_id, s.start, s.end) for s in answer.sources}
@@ -124,12 +129,15 @@ def sources_html(answer: Answer | None, article_text: Callable[[str], str]) -> s
     if answer.sources:
         items = "".join(_passage_item(n, s) for n, s in enumerate(answer.sources, 1))
         parts.append(f"<h4>Cited passages</h4><ol class='qa-passages'>{items}</ol>")
-    others = [p for p in answer.passages
-              if (p.chunk_id or (p.doc_id, p.start, p.end)) not in cited_ids]
+    others = [
+        p for p in answer.passages if (p.chunk_id or (p.doc_id, p.start, p.end)) not in cited_ids
+    ]
     if others:
         items = "".join(_passage_item(None, p) for p in others)
-        parts.append("<h4>Also considered <span class='qa-ref'>(retrieval order)</span></h4>"
-                     f"<ul class='qa-passages'>{items}</ul>")
+        parts.append(
+            "<h4>Also considered <span class='qa-ref'>(retrieval order)</span></h4>"
+            f"<ul class='qa-passages'>{items}</ul>"
+        )
     return "\n".join(parts)
 
 
@@ -140,8 +148,10 @@ def articles_table(rows: Sequence[tuple[str, str, str, int]]) -> str:
         f"<td><code>{escape(doc_id)}</code></td></tr>"
         for doc_id, title, source, count in rows
     )
-    return ("<table><thead><tr><th>Title</th><th>Source</th><th>Passages</th>"
-            f"<th>Id</th></tr></thead><tbody>{body}</tbody></table>")
+    return (
+        "<table><thead><tr><th>Title</th><th>Source</th><th>Passages</th>"
+        f"<th>Id</th></tr></thead><tbody>{body}</tbody></table>"
+    )
 
 
 def answer_payload(answer: Answer) -> dict[str, Any]:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa_bot.errors import ConfigError, QaBotError, QuestionError, UnknownBackendError
-from qa_bot.ui.feedback import feedback_record, write_feedback
 from qa_bot.types import Answer
+from qa_bot.ui.feedback import feedback_record, write_feedback
 from qa_bot.ui.render import (
     answer_html,
     articles_table,
@@ -144,8 +144,9 @@ class ChatSession:
             log.exception("rendering the sources view failed")
             return error_html(UNEXPECTED)
 
-    def submit(self, question: str, turns: Turns, backend: str | None,
-            top_k: int | None) -> Iterator[ChatUpdate]:
+    def submit(
+        self, question: str, turns: Turns, backend: str | None, top_k: int | None
+    ) -> Iterator[ChatUpdate]:
         """Answer `question` after `turns`; yields the UI state as it changes."""
         turns = list(turns or [])
         question = question if isinstance(question, str) else ""
@@ -166,8 +167,13 @@ class ChatSession:
             raise RuntimeError("answer_stream ended without an answer event")
         except QuestionError as exc:
             # Bad input is not a turn: keep the question in the box to fix it.
-            yield (chat_messages(turns), turns, self.sources(self.last_answer(turns)), question,
-                   error_html(str(exc)))
+            yield (
+                chat_messages(turns),
+                turns,
+                self.sources(self.last_answer(turns)),
+                question,
+                error_html(str(exc)),
+            )
             return
         except QaBotError as exc:
             message = str(exc)
@@ -206,11 +212,13 @@ class ChatSession:
 
     def feedback(self, turns: Turns, index, liked) -> str:
         i = turn_for_message(index)
-        if i is None or i >= len(turns or []) or turns[i].answer is None:
+        answer = turns[i].answer if i is not None and i < len(turns or []) else None
+        if answer is None:
             return text_html("Only answers can be rated.")
         try:
-            write_feedback(self.settings.feedback_file,
-                           feedback_record(turns[i].answer, liked=liked is True))
+            write_feedback(
+                self.settings.feedback_file, feedback_record(answer, liked=liked is True)
+            )
         except QaBotError as exc:
             return error_html(str(exc))
         return text_html("Thanks: your feedback was saved.")

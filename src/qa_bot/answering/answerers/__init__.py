@@ -20,8 +20,9 @@ class Answerer(ABC):
     name: str = ""
 
     @abstractmethod
-    def answer(self, question: ResolvedQuestion, candidates: Sequence[Candidate],
-               table: ChunkTable) -> Answer:
+    def answer(
+        self, question: ResolvedQuestion, candidates: Sequence[Candidate], table: ChunkTable
+    ) -> Answer:
         """Answer `question` from `candidates` (best first), citing chunks of `table`."""
 
 

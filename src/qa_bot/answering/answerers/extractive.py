@@ -31,13 +31,18 @@ from pathlib import Path
 
 import numpy as np
 
-from qa_bot.index.embeddings import Embedder
-from qa_bot.answering.followup import ResolvedQuestion
-from qa_bot.answering.question import AnswerType
-from qa_bot.answering.retrieve import Candidate, ChunkTable
-from qa_bot.types import Answer, Chunk
+from qa_bot.answering.answer_types import AnswerType
 from qa_bot.answering.answerers import Answerer, abstention_text, passages_for, source_for
-from qa_bot.answering.answerers.features import QuestionProfile, profile_question, span_features, vector
+from qa_bot.answering.answerers.features import (
+    QuestionProfile,
+    profile_question,
+    span_features,
+    vector,
+)
+from qa_bot.answering.followup import ResolvedQuestion
+from qa_bot.answering.retrieve import Candidate, ChunkTable
+from qa_bot.index.embeddings import Embedder
+from qa_bot.types import Answer, Chunk
 
 WEIGHTS_FILE = Path(__file__).with_name("extractive_weights.json")
 
@@ -141,31 +146,47 @@ class Decision:
 class ExtractiveAnswerer(Answerer):
     name = "extractive"
 
-    def __init__(self, embedder: Embedder | None = None, *, params: ExtractiveParams | None = None,
-                 weights: tuple[LinearModel, Gate] | None = None) -> None:
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        *,
+        params: ExtractiveParams | None = None,
+        weights: tuple[LinearModel, Gate] | None = None,
+    ) -> None:
         self.embedder = embedder
         self.params = params or ExtractiveParams()
         self.ranker, self.gate = weights or load_weights()
 
-    def answer(self, question: ResolvedQuestion, candidates: Sequence[Candidate],
-               table: ChunkTable) -> Answer:
+    def answer(
+        self, question: ResolvedQuestion, candidates: Sequence[Candidate], table: ChunkTable
+    ) -> Answer:
         passages = passages_for(candidates, table)
         decision = self.decide(question, candidates, table)
         if decision.span is None or not decision.answerable:
             return Answer(
-                text=abstention_text(table), abstained=True, backend=self.name,
-                question=question.question, search_query=question.search_query, passages=passages,
+                text=abstention_text(table),
+                abstained=True,
+                backend=self.name,
+                question=question.question,
+                search_query=question.search_query,
+                passages=passages,
             )
         chosen = decision.span
         sources = tuple(source_for(c, chosen.main.dense, table) for c in chosen.chunks)
         text = " ".join(f"{c.text.strip()} [{n}]" for n, c in enumerate(chosen.chunks, start=1))
         return Answer(
-            text=text, sources=sources, abstained=False, backend=self.name,
-            question=question.question, search_query=question.search_query, passages=passages,
+            text=text,
+            sources=sources,
+            abstained=False,
+            backend=self.name,
+            question=question.question,
+            search_query=question.search_query,
+            passages=passages,
         )
 
-    def decide(self, question: ResolvedQuestion, candidates: Sequence[Candidate],
-               table: ChunkTable) -> Decision:
+    def decide(
+        self, question: ResolvedQuestion, candidates: Sequence[Candidate], table: ChunkTable
+    ) -> Decision:
         pool = list(candidates[: self.params.candidates])
         if not pool:
             return Decision(None, False)
@@ -183,31 +204,44 @@ class ExtractiveAnswerer(Answerer):
         # A span about another instance ("the next summit" for "the summit") is
         # no answer, however well it matches; the gate abstains if only such remain.
         best = next((s for s in spans if not s.features["time_clash"]), spans[0])
-        runner_up = next((s for s in spans if s.main.chunk.chunk_id != best.main.chunk.chunk_id), None)
+        runner_up = next(
+            (s for s in spans if s.main.chunk.chunk_id != best.main.chunk.chunk_id), None
+        )
         gate_values = {
             **best.features,
             "ranker_score": best.score,
             "margin": best.score - runner_up.score if runner_up else 5.0,
             "unknown_names": float(profile.unknown_names),
             "unseen_share": profile.unseen_share,
-            "spelled_out": float(question.answer_type is AnswerType.ACRONYM and bool(best.features["typed"])),
+            "spelled_out": float(
+                question.answer_type is AnswerType.ACRONYM and bool(best.features["typed"])
+            ),
         }
         reasons = self.gate.reasons(gate_values)
         return Decision(best, not reasons, reasons, gate_values, spans, profile)
 
-    def _scored_spans(self, profile: QuestionProfile, pool: list[Candidate], table: ChunkTable,
-                      embedder: Embedder) -> list[Span]:
+    def _scored_spans(
+        self, profile: QuestionProfile, pool: list[Candidate], table: ChunkTable, embedder: Embedder
+    ) -> list[Span]:
         top_bm25 = max((c.bm25 for c in pool), default=0.0) or 1.0
-        variants = [(rank, cand, chunks) for rank, cand in enumerate(pool)
-                    for chunks in _span_variants(cand.chunk, table)]
+        variants = [
+            (rank, cand, chunks)
+            for rank, cand in enumerate(pool)
+            for chunks in _span_variants(cand.chunk, table)
+        ]
         # One forward pass for every span not yet cached; span_features then hits the cache.
         embedder.embed_words([" ".join(c.text for c in chunks) for _, _, chunks in variants])
         spans = []
         for rank, cand, chunks in variants:
             span = Span(chunks, cand)
             span.features = span_features(
-                profile, span.text, dense=cand.dense, bm25=cand.bm25 / top_bm25, rank=rank,
-                extra_sentences=len(chunks) - 1, embedder=embedder,
+                profile,
+                span.text,
+                dense=cand.dense,
+                bm25=cand.bm25 / top_bm25,
+                rank=rank,
+                extra_sentences=len(chunks) - 1,
+                embedder=embedder,
             )
             span.score = self.ranker.score(span.features)
             spans.append(span)
@@ -217,7 +251,9 @@ class ExtractiveAnswerer(Answerer):
     def _lead(self, pool: list[Candidate], table: ChunkTable) -> Span | None:
         """A summary: the best-matching article's headline and first sentence."""
         doc_id = pool[0].chunk.doc_id
-        first = [c for c in (table.neighbour(Chunk("", doc_id, 0, 0, 0, ""), k) for k in (0, 1)) if c]
+        first = [
+            c for c in (table.neighbour(Chunk("", doc_id, 0, 0, 0, ""), k) for k in (0, 1)) if c
+        ]
         return Span(first, pool[0]) if first else None
 
 

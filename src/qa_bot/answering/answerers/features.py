@@ -28,23 +28,41 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa_bot.index.embeddings import Embedder, WordVectors
+from qa_bot.answering.answer_types import AnswerType, answer_category, typed_names
+from qa_bot.answering.evidence import contradicts_in_time, type_evidence
 from qa_bot.answering.followup import ResolvedQuestion
+from qa_bot.answering.retrieve import ChunkTable
+from qa_bot.index.embeddings import Embedder, WordVectors
 from qa_bot.lexicon import content_stems, stem, stems
 from qa_bot.normalise import normalise
-from qa_bot.answering.question import (
-    AnswerType, answer_category, contradicts_in_time, type_evidence, typed_names,
-)
-from qa_bot.answering.retrieve import ChunkTable
 
 SPAN_FEATURES = (
-    "dense", "dense_bare", "lexical", "semantic", "weakest", "typed", "type_missing",
-    "names", "bm25", "rank", "extra_sentences", "repeated", "time_clash",
+    "dense",
+    "dense_bare",
+    "lexical",
+    "semantic",
+    "weakest",
+    "typed",
+    "type_missing",
+    "names",
+    "bm25",
+    "rank",
+    "extra_sentences",
+    "repeated",
+    "time_clash",
 )
-TYPED_ANSWERS = frozenset({
-    AnswerType.PERSON, AnswerType.ENTITY, AnswerType.PLACE, AnswerType.DATE,
-    AnswerType.NUMBER, AnswerType.LIST, AnswerType.REASON, AnswerType.ACRONYM,
-})
+TYPED_ANSWERS = frozenset(
+    {
+        AnswerType.PERSON,
+        AnswerType.ENTITY,
+        AnswerType.PLACE,
+        AnswerType.DATE,
+        AnswerType.NUMBER,
+        AnswerType.LIST,
+        AnswerType.REASON,
+        AnswerType.ACRONYM,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -62,8 +80,9 @@ class QuestionProfile:
     unseen_share: float  # share of own content words absent from the corpus
 
 
-def profile_question(resolved: ResolvedQuestion, table: ChunkTable, embedder: Embedder, *,
-                     inherited_weight: float) -> QuestionProfile:
+def profile_question(
+    resolved: ResolvedQuestion, table: ChunkTable, embedder: Embedder, *, inherited_weight: float
+) -> QuestionProfile:
     category = answer_category(resolved.core)
     own = [t for t in content_stems(resolved.core) if category is None or t != stem(category)]
     weights = {t: table.idf(t) for t in own}
@@ -71,7 +90,9 @@ def profile_question(resolved: ResolvedQuestion, table: ChunkTable, embedder: Em
         for t in content_stems(resolved.search_query):
             if category is None or t != stem(category):
                 weights.setdefault(t, table.idf(t) * inherited_weight)
-    (view,) = embedder.embed_words([resolved.search_query if resolved.is_followup else resolved.core])
+    (view,) = embedder.embed_words(
+        [resolved.search_query if resolved.is_followup else resolved.core]
+    )
     names, unknown = set(), 0
     for name in typed_names(resolved.core):
         term = stem(name)
@@ -81,9 +102,14 @@ def profile_question(resolved: ResolvedQuestion, table: ChunkTable, embedder: Em
             unknown += 1
     unseen = [t for t in own if not _known(t, table)]
     return QuestionProfile(
-        resolved=resolved, weights=weights, own=frozenset(own),
+        resolved=resolved,
+        weights=weights,
+        own=frozenset(own),
         topic=frozenset(t for t in own if table.chunk_share(t) >= 0.25),
-        view=view, word_stems=tuple(stem(w) for w in view.words), names=frozenset(names), unknown_names=unknown,
+        view=view,
+        word_stems=tuple(stem(w) for w in view.words),
+        names=frozenset(names),
+        unknown_names=unknown,
         unseen_share=len(unseen) / len(own) if own else 1.0,
     )
 
@@ -95,8 +121,16 @@ def _known(term: str, table: ChunkTable) -> bool:
     return any(near(term, v) or shares_root(term, v) for v in table.similar_words(term))
 
 
-def span_features(profile: QuestionProfile, span_text: str, *, dense: float, bm25: float,
-                  rank: int, extra_sentences: int, embedder: Embedder) -> dict[str, float]:
+def span_features(
+    profile: QuestionProfile,
+    span_text: str,
+    *,
+    dense: float,
+    bm25: float,
+    rank: int,
+    extra_sentences: int,
+    embedder: Embedder,
+) -> dict[str, float]:
     (view,) = embedder.embed_words([span_text])
     found = stems(span_text)
     match = _word_matches(profile, found, view)
@@ -108,7 +142,8 @@ def span_features(profile: QuestionProfile, span_text: str, *, dense: float, bm2
     typed = type_evidence(answer_type, span_text, set(profile.weights))
     needs_type = answer_type in TYPED_ANSWERS
     repeated = bool(profile.resolved.previous_answer) and normalise(span_text) in normalise(
-        profile.resolved.previous_answer)
+        profile.resolved.previous_answer
+    )
     return {
         "dense": dense,
         "dense_bare": float(view.sentence @ profile.view.sentence),
@@ -130,7 +165,9 @@ def _word_matches(profile: QuestionProfile, found: set[str], view) -> dict[str, 
     """Per question stem: 1 for a lexical match, else the best contextual cosine."""
     scores: dict[str, float] = {}
     question = profile.view
-    similarity = question.vectors @ view.vectors.T if len(view.words) and len(question.words) else None
+    similarity = (
+        question.vectors @ view.vectors.T if len(view.words) and len(question.words) else None
+    )
     for row, term in enumerate(profile.word_stems):
         if term not in profile.weights:
             continue
@@ -176,4 +213,3 @@ def _edit_distance(a: str, b: str, limit: int) -> int:
 
 def vector(features: dict[str, float], names: Sequence[str]) -> np.ndarray:
     return np.array([features[n] for n in names], dtype=np.float64)
-

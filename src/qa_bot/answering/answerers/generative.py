@@ -32,25 +32,30 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from qa_bot.errors import LLMError, QaBotError
+from qa_bot.answering.answerers import Answerer, source_for
+from qa_bot.answering.answerers.extractive import ExtractiveAnswerer
 from qa_bot.answering.followup import ResolvedQuestion
-from qa_bot.lexicon import content_stems
-from qa_bot.llm import LLM, make_llm
 from qa_bot.answering.prompts import render_messages
 from qa_bot.answering.retrieve import Candidate, ChunkTable
 from qa_bot.answering.sentences import split_generated
-from qa_bot.types import Answer, Chunk, StreamEvent
 from qa_bot.answering.verify import GroundingChecker, GroundingParams, SentenceCheck, missing_facts
-from qa_bot.answering.answerers import Answerer, source_for
-from qa_bot.answering.answerers.extractive import ExtractiveAnswerer
+from qa_bot.errors import LLMError, QaBotError
+from qa_bot.lexicon import content_stems
+from qa_bot.llm import LLM, make_llm
+from qa_bot.types import Answer, Chunk, StreamEvent
 
-FALLBACK_UNVERIFIED = ("The model's answer could not be verified against the article; "
-                       "showing the quoted sentence instead.")
-FALLBACK_INCOMPLETE = ("The model's answer left out part of what the article says; "
-                       "showing the quoted sentence instead.")
+FALLBACK_UNVERIFIED = (
+    "The model's answer could not be verified against the article; "
+    "showing the quoted sentence instead."
+)
+FALLBACK_INCOMPLETE = (
+    "The model's answer left out part of what the article says; "
+    "showing the quoted sentence instead."
+)
 FALLBACK_FAILED = "The model ({spec}) failed, so the quoted sentence is shown instead: {error}"
-REMOVED_NOTICE = ("{count} generated sentence{s} could not be verified against the article "
-                  "and {were} removed.")
+REMOVED_NOTICE = (
+    "{count} generated sentence{s} could not be verified against the article and {were} removed."
+)
 
 
 @dataclass(frozen=True)
@@ -69,10 +74,17 @@ class GenerationParams:
 
 
 class GenerativeAnswerer(Answerer):
-    def __init__(self, *, spec: str, settings=None, llm: LLM | None = None, embedder=None,
-                 params: GenerationParams | None = None,
-                 grounding: GroundingParams | None = None,
-                 extractive: ExtractiveAnswerer | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        spec: str,
+        settings=None,
+        llm: LLM | None = None,
+        embedder=None,
+        params: GenerationParams | None = None,
+        grounding: GroundingParams | None = None,
+        extractive: ExtractiveAnswerer | None = None,
+    ) -> None:
         self.name = spec
         self.settings = settings
         self.params = params or GenerationParams()
@@ -103,16 +115,18 @@ class GenerativeAnswerer(Answerer):
                 self._checker = GroundingChecker(self._embedder, self._grounding)
             return self._checker
 
-    def answer(self, question: ResolvedQuestion, candidates: Sequence[Candidate],
-               table: ChunkTable) -> Answer:
+    def answer(
+        self, question: ResolvedQuestion, candidates: Sequence[Candidate], table: ChunkTable
+    ) -> Answer:
         final = None
         for event in self.stream(question, candidates, table):
             final = event.answer if event.kind == "answer" else final
         assert final is not None
         return final
 
-    def stream(self, question: ResolvedQuestion, candidates: Sequence[Candidate],
-               table: ChunkTable) -> Iterator[StreamEvent]:
+    def stream(
+        self, question: ResolvedQuestion, candidates: Sequence[Candidate], table: ChunkTable
+    ) -> Iterator[StreamEvent]:
         """Verified sentences as token events while the model writes, then the Answer."""
         base = self.extractive.answer(question, candidates, table)
         if base.abstained:
@@ -121,8 +135,9 @@ class GenerativeAnswerer(Answerer):
         try:
             messages, seen = self._prompt(question, self._passages(base, candidates, table))
             draft = _Draft(seen)  # the check knows only the passages the model saw
-            pieces = self.llm.stream(messages, max_tokens=self.params.max_answer_tokens,
-                                     stop=self.params.stop)
+            pieces = self.llm.stream(
+                messages, max_tokens=self.params.max_answer_tokens, stop=self.params.stop
+            )
             try:
                 for piece in pieces:
                     draft.text += piece
@@ -142,8 +157,9 @@ class GenerativeAnswerer(Answerer):
 
     # -- steps -------------------------------------------------------------------------
 
-    def _passages(self, base: Answer, candidates: Sequence[Candidate],
-                  table: ChunkTable) -> list[Chunk]:
+    def _passages(
+        self, base: Answer, candidates: Sequence[Candidate], table: ChunkTable
+    ) -> list[Chunk]:
         chunks = [table.by_id[s.chunk_id] for s in base.sources if s.chunk_id in table.by_id]
         for cand in candidates:
             if len(chunks) >= max(self.params.max_passages, len(base.sources)):
@@ -152,8 +168,9 @@ class GenerativeAnswerer(Answerer):
                 chunks.append(cand.chunk)
         return chunks
 
-    def _prompt(self, question: ResolvedQuestion,
-                chunks: list[Chunk]) -> tuple[list[dict[str, str]], list[Chunk]]:
+    def _prompt(
+        self, question: ResolvedQuestion, chunks: list[Chunk]
+    ) -> tuple[list[dict[str, str]], list[Chunk]]:
         """The messages and the passages in them: passages are dropped from the end
         (then the last one left is cut) until the prompt fits the context."""
         llm = self.llm
@@ -172,7 +189,8 @@ class GenerativeAnswerer(Answerer):
             if keep < 40:
                 raise LLMError(
                     f"The question and passage do not fit the {llm.context_window}-token context "
-                    f"of '{self.name}'. Ask a shorter question or use a model with a longer context."
+                    f"of '{self.name}'. Ask a shorter question "
+                    "or use a model with a longer context."
                 )
             texts[0] = texts[0][:keep]
 
@@ -185,7 +203,7 @@ class GenerativeAnswerer(Answerer):
                 return
             sentences = sentences[:-1]
         passages = [c.text for c in draft.chunks]
-        for sentence in sentences[draft.checked:]:
+        for sentence in sentences[draft.checked :]:
             draft.checked += 1
             if len(draft.kept) >= self.params.max_sentences:
                 break
@@ -196,8 +214,14 @@ class GenerativeAnswerer(Answerer):
                 draft.kept.append(check)
                 yield (" " if len(draft.kept) > 1 else "") + draft.render(check)
 
-    def _result(self, question: ResolvedQuestion, base: Answer, draft: _Draft,
-                candidates: Sequence[Candidate], table: ChunkTable) -> Answer:
+    def _result(
+        self,
+        question: ResolvedQuestion,
+        base: Answer,
+        draft: _Draft,
+        candidates: Sequence[Candidate],
+        table: ChunkTable,
+    ) -> Answer:
         removed = len(draft.removed)
         text = " ".join(draft.render(k) for k in draft.kept)
         if not draft.kept:
@@ -209,11 +233,21 @@ class GenerativeAnswerer(Answerer):
             source_for(draft.chunks[i], scores.get(draft.chunks[i].chunk_id, 0.0), table)
             for i in draft.numbering
         )
-        notice = REMOVED_NOTICE.format(
-            count=removed, s="" if removed == 1 else "s", were="was" if removed == 1 else "were"
-        ) if removed else ""
-        return replace(base, text=text, sources=sources, backend=self.name,
-                       removed_sentences=removed, notice=notice)
+        notice = (
+            REMOVED_NOTICE.format(
+                count=removed, s="" if removed == 1 else "s", were="was" if removed == 1 else "were"
+            )
+            if removed
+            else ""
+        )
+        return replace(
+            base,
+            text=text,
+            sources=sources,
+            backend=self.name,
+            removed_sentences=removed,
+            notice=notice,
+        )
 
 
 class _Draft:
