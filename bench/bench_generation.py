@@ -116,10 +116,8 @@ def qa_bot_runs(engine, spec: str, cases, judge) -> dict:
     return result
 
 
-def llama_index_runs(cases, judge, model_path: Path, embedder_path: Path) -> dict:
-    import chromadb
+def llama_index_runs(cases, judge, model_path: Path) -> dict:
     from llama_cpp import Llama
-    from llama_index.core import Document, StorageContext, VectorStoreIndex
     from llama_index.core.llms import (
         CompletionResponse,
         CompletionResponseGen,
@@ -127,9 +125,9 @@ def llama_index_runs(cases, judge, model_path: Path, embedder_path: Path) -> dic
         LLMMetadata,
     )
     from llama_index.core.llms.callbacks import llm_completion_callback
-    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-    from llama_index.vector_stores.chroma import ChromaVectorStore
 
+    from qa_bot.eval.baseline import build_default_index
+    from qa_bot.ingest.corpus import load_document
     from qa_bot.types import Answer
 
     llama = Llama(
@@ -172,16 +170,8 @@ def llama_index_runs(cases, judge, model_path: Path, embedder_path: Path) -> dic
                 if piece:
                     yield piece
 
-    article = (ROOT / "corpus/csto-summit-bishkek.txt").read_text(encoding="utf-8")
-    client = chromadb.EphemeralClient(settings=chromadb.Settings(anonymized_telemetry=False))
-    collection = client.get_or_create_collection("bench-llama-index", embedding_function=None)
-    storage = StorageContext.from_defaults(
-        vector_store=ChromaVectorStore(chroma_collection=collection)
-    )
-    embed_model = HuggingFaceEmbedding(model_name=str(embedder_path), device="cpu")
-    index = VectorStoreIndex.from_documents(
-        [Document(text=article)], storage_context=storage, embed_model=embed_model
-    )
+    article = load_document(ROOT / "corpus/csto-summit-bishkek.txt")
+    index = build_default_index([article]).index
     engine = index.as_query_engine(llm=SmolLM2(), streaming=True)
     result = {"first": [], "full": [], "correct": 0}
     for case in cases:
@@ -210,7 +200,6 @@ def main() -> int:
     from qa_bot.config import Settings
     from qa_bot.engine import Engine
     from qa_bot.eval.gold import judge, load_gold
-    from qa_bot.index.embeddings import minilm_path
     from qa_bot.llm import smollm2_path
 
     cases = load_gold(ROOT / "eval/gold/csto.jsonl", split=args.split)
@@ -221,7 +210,7 @@ def main() -> int:
     for spec in ("extractive", "llamacpp:smollm2"):
         runs[spec] = qa_bot_runs(engine, spec, cases, judge)
         print(f"{spec}: done", file=sys.stderr)
-    runs["llama-index default"] = llama_index_runs(cases, judge, smollm2_path(), minilm_path())
+    runs["llama-index default"] = llama_index_runs(cases, judge, smollm2_path())
 
     base = percentile(runs["extractive"]["full"], 50)
     total = len(cases)

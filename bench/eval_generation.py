@@ -120,11 +120,9 @@ def main() -> int:
                 shown += answer.backend == args.llm
                 removed += answer.removed_sentences
                 record["backend"], record["notice"] = answer.backend, answer.notice
-        resolved, candidates, _ = engine._prepare(case.question, history, None)
+        resolved, candidates, _ = engine.prepare(case.question, history, None, checked)
         passages = [c.chunk.text for c in candidates[: params.max_passages]]
-        previous = (
-            resolved.search_query[len(resolved.core) :].strip() if resolved.is_followup else ""
-        )
+        previous = resolved.previous_query
         messages = render_messages(resolved.question, passages, previous_question=previous)
         started = time.perf_counter()
         raw = checked.llm.complete(messages, max_tokens=params.max_answer_tokens, stop=params.stop)

@@ -26,11 +26,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from qa_bot import chain  # noqa: E402
+from qa_bot import engine as engine_module  # noqa: E402
 from qa_bot.config import Settings  # noqa: E402
 from qa_bot.engine import Engine  # noqa: E402
 from qa_bot.index.embeddings import make_embedder  # noqa: E402
-from tests import injection_support as inj  # noqa: E402
+from support import injection as inj  # noqa: E402
 
 
 def main() -> int:
@@ -42,7 +42,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.no_guard:
-        chain._without_instructions = lambda table: table
+        engine_module._without_instructions = lambda table: table
     embedder = make_embedder(args.embedder)
     specs = args.specs.split(",") if args.specs else inj.candidate_specs()
     payloads, gold = inj.load_payloads(), inj.gold_cases()

@@ -42,11 +42,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.synth_corpus import generate  # noqa: E402
 from qa_bot.answering.retrieve import ChunkTable, HybridRetriever  # noqa: E402
-from qa_bot.index.embeddings import make_embedder, minilm_path  # noqa: E402
+from qa_bot.index.embeddings import make_embedder  # noqa: E402
 from qa_bot.index.indexing import index_documents  # noqa: E402
 from qa_bot.index.store import ChromaStore  # noqa: E402
 from qa_bot.ingest.corpus import load_corpus  # noqa: E402
-from tests.process_support import free_port, stop_process, wait_for_http  # noqa: E402
+from support.servers import free_port, stop_process, wait_for_http  # noqa: E402
 
 CHUNK_MAX_TOKENS = 160
 
@@ -141,28 +141,14 @@ def measure_qabot(
 
 
 def measure_llamaindex(documents, folder: Path) -> dict:
-    import chromadb
-    from llama_index.core import Document, StorageContext, VectorStoreIndex
-    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-    from llama_index.vector_stores.chroma import ChromaVectorStore
+    from qa_bot.eval.baseline import build_default_index, default_embed_model
 
-    embed_model = HuggingFaceEmbedding(model_name=str(minilm_path()))  # default batch size
+    embed_model = default_embed_model()  # llama-index's default batch size
     embed_model.get_text_embedding("warm-up")
-    client = chromadb.PersistentClient(
-        path=str(folder), settings=chromadb.Settings(anonymized_telemetry=False)
-    )
-    collection = client.create_collection("baseline", embedding_function=None)
-    docs = [Document(text=d.text, metadata={"title": d.title}) for d in documents]
     started = time.perf_counter()
-    VectorStoreIndex.from_documents(
-        docs,
-        storage_context=StorageContext.from_defaults(
-            vector_store=ChromaVectorStore(chroma_collection=collection)
-        ),
-        embed_model=embed_model,
-    )
+    built = build_default_index(documents, embed_model=embed_model, persist_dir=str(folder))
     seconds = time.perf_counter() - started
-    chunks = collection.count()
+    chunks = built.collection.count()
     return {
         "chunks": chunks,
         "seconds": round(seconds, 2),

@@ -28,7 +28,7 @@ QUESTION = "Where was the summit held?"
 def app_seconds(data: Path, embedder: str) -> float:
     from gradio_client import Client
 
-    from tests.process_support import free_port, stop_process
+    from support.servers import free_port, stop_process
 
     port = free_port()
     env = {

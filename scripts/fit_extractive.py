@@ -60,8 +60,8 @@ def collect(engine: Engine) -> list[Example]:
     answerer = ExtractiveAnswerer(engine.embedder, weights=(neutral, Gate()))  # gate unused here
     examples = []
     for case in (c for path in DEV_FILES for c in load_gold(path, split="dev")):
-        resolved, candidates, loaded = engine._prepare(
-            case.question, list(case.history) or None, None
+        resolved, candidates, loaded = engine.prepare(
+            case.question, list(case.history) or None, None, answerer
         )
         if resolved.answer_type is AnswerType.SUMMARY:
             continue  # answered by the article's lead, not by the ranker

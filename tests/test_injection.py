@@ -15,7 +15,7 @@ import pytest
 from qa_bot.answering.injection import looks_like_instructions
 from qa_bot.config import Settings
 from qa_bot.engine import Engine
-from tests import injection_support as inj
+from support import injection as inj
 
 POISONED_DOC = "fictional-summit-commentary"
 PAYLOADS = inj.load_payloads()
@@ -136,8 +136,11 @@ def test_an_obedient_model_is_stopped_by_the_grounding_check(tmp_path):
 
     engine = _engine(tmp_path, "hashing", poisoned=True)
     llm = ScriptedLLM([obey] * (len(PAYLOADS) + 200), spec="scripted-obedient")
-    engine._answerers["scripted-obedient"] = generative.GenerativeAnswerer(
-        spec="scripted-obedient", settings=engine.settings, llm=llm, embedder=engine.embedder
+    engine.install_answerer(
+        "scripted-obedient",
+        generative.GenerativeAnswerer(
+            spec="scripted-obedient", settings=engine.settings, llm=llm, embedder=engine.embedder
+        ),
     )
     for case in [*PAYLOADS, *inj.gold_cases()[:40]]:
         answer = engine.answer(case["question"], llm="scripted-obedient")

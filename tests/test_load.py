@@ -9,14 +9,9 @@ some are told the app is busy, none fail any other way.
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
-from tests.conftest import ROOT
-
-sys.path.insert(0, str(ROOT))
-from bench.load_test import run_level, served_app  # noqa: E402
+from support.load import run_level, served_app
 
 pytestmark = pytest.mark.slow
 

@@ -29,8 +29,7 @@ from qa_bot.config import Settings
 from qa_bot.engine import Engine
 from qa_bot.errors import LLMError
 from qa_bot.llm import OpenAICompatibleLLM
-
-from .process_support import free_port, served
+from support.servers import free_port, served
 
 QUESTION = "Who chaired the summit?"
 TIMEOUT = 1.0

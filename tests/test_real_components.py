@@ -16,9 +16,9 @@ import pytest
 
 from qa_bot.config import Settings
 from qa_bot.engine import Engine
+from support.servers import free_port, served
 
 from .conftest import ARTICLE
-from .process_support import free_port, served
 
 pytestmark = pytest.mark.slow
 ARTICLE_TEXT = ARTICLE.read_text(encoding="utf-8")

@@ -7,13 +7,21 @@ fact, word, polarity and about-the-text tests, which need no model at all.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qa_bot.answering.prompts import CANARY
 from qa_bot.answering.sentences import split_generated
-from qa_bot.answering.verify import GroundingChecker, GroundingParams, missing_facts, name_runs
+from qa_bot.answering.verify import (
+    GroundingChecker,
+    GroundingParams,
+    SentenceCheck,
+    missing_facts,
+    name_runs,
+)
 from tests.fakes import HashingEmbedder
 
 PASSAGES = [
@@ -25,6 +33,25 @@ PASSAGES = [
     "He emphasised that, at this stage, Armenia is not considering leaving the CSTO.",
     "The next summit is scheduled for the \u00a011th \u00a0of November next year in Moscow.",
 ]
+
+
+@dataclass(frozen=True)
+class Checked:
+    """Every sentence of a text, checked: what the generative answerer does as it streams."""
+
+    checks: tuple[SentenceCheck, ...]
+
+    @property
+    def kept(self) -> tuple[SentenceCheck, ...]:
+        return tuple(c for c in self.checks if c.supported)
+
+    @property
+    def removed(self) -> int:
+        return sum(not c.supported for c in self.checks)
+
+
+def check_text(checker: GroundingChecker, text: str, passages) -> Checked:
+    return Checked(tuple(checker.check_sentence(s, passages) for s in split_generated(text)))
 
 
 @pytest.fixture(scope="module")
@@ -58,14 +85,14 @@ def test_split_generated(text, expected):
 
 
 def test_a_faithful_copy_is_kept_with_its_citation(checker):
-    result = checker.check(f"{PASSAGES[0]} [1]", PASSAGES)
+    result = check_text(checker, f"{PASSAGES[0]} [1]", PASSAGES)
     assert [c.supported for c in result.checks] == [True]
     assert result.checks[0].cited == (0,) and result.removed == 0
 
 
 def test_an_invented_number_is_removed(checker):
-    result = checker.check(
-        f"{PASSAGES[0]} [1] The programme costs 5 billion dollars. [1]", PASSAGES
+    result = check_text(
+        checker, f"{PASSAGES[0]} [1] The programme costs 5 billion dollars. [1]", PASSAGES
     )
     assert [c.supported for c in result.checks] == [True, False]
     assert "'5'" in result.checks[1].reason and result.removed == 1
@@ -94,42 +121,43 @@ def test_an_invented_number_is_removed(checker):
     ],
 )
 def test_injected_or_invented_sentences_never_survive(checker, injected):
-    result = checker.check(f"{PASSAGES[0]} [1] {injected}", PASSAGES)
+    result = check_text(checker, f"{PASSAGES[0]} [1] {injected}", PASSAGES)
     kept = " ".join(c.text for c in result.kept)
     assert kept == PASSAGES[0] and result.removed == 1
 
 
 def test_an_uncited_sentence_is_cited_to_the_passage_that_backs_it(checker):
-    result = checker.check(PASSAGES[3], PASSAGES)
+    result = check_text(checker, PASSAGES[3], PASSAGES)
     assert result.checks[0].supported and result.checks[0].cited == (3,)
     assert result.checks[0].attributed
 
 
 def test_without_attribution_an_uncited_sentence_is_removed():
     strict = GroundingChecker(HashingEmbedder(), GroundingParams(attribute_uncited=False))
-    assert strict.check(PASSAGES[3], PASSAGES).removed == 1
+    assert check_text(strict, PASSAGES[3], PASSAGES).removed == 1
 
 
 def test_a_wrong_citation_is_not_repaired(checker):
-    result = checker.check(f"{PASSAGES[3]} [1]", PASSAGES)
+    result = check_text(checker, f"{PASSAGES[3]} [1]", PASSAGES)
     assert not result.checks[0].supported
 
 
 def test_a_citation_outside_the_prompt_is_removed(checker):
-    result = checker.check(f"{PASSAGES[0]} [9]", PASSAGES)
+    result = check_text(checker, f"{PASSAGES[0]} [9]", PASSAGES)
     assert result.checks[0].reason == "cites no passage of the prompt"
 
 
 def test_a_negated_passage_needs_a_negated_sentence(checker):
-    kept = checker.check("No, Armenia is not considering leaving the CSTO [3].", PASSAGES)
-    flipped = checker.check("Yes, Armenia is considering leaving the CSTO [3].", PASSAGES)
+    kept = check_text(checker, "No, Armenia is not considering leaving the CSTO [3].", PASSAGES)
+    flipped = check_text(checker, "Yes, Armenia is considering leaving the CSTO [3].", PASSAGES)
     assert kept.checks[0].supported
     assert flipped.checks[0].reason == "negation differs from the passage"
 
 
 def test_rephrasing_with_few_new_words_is_allowed_but_new_claims_are_not(checker):
     assert not missing_facts("Japarov, Kyrgyzstan's President, chaired it.", PASSAGES[:1])
-    added = checker.check(
+    added = check_text(
+        checker,
         "The CSTO summit took place in Bishkek under the chairmanship of "
         "Kyrgyzstan\u2019s President Sadyr Japarov, "
         "who praised the nuclear weapons treaty and peace [1].",
@@ -166,7 +194,7 @@ WORDS = st.sampled_from(
 @given(st.lists(WORDS, min_size=1, max_size=30))
 def test_property_kept_sentences_hold_only_facts_of_their_cited_passages(tokens):
     checker = GroundingChecker(HashingEmbedder(), GroundingParams(min_similarity=0.0))
-    result = checker.check(" ".join(tokens), PASSAGES)
+    result = check_text(checker, " ".join(tokens), PASSAGES)
     for check in result.kept:
         sources = [PASSAGES[i] for i in check.cited]
         assert check.cited and not missing_facts(check.text, sources)

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa_bot.answering.prompts import CANARY
-from qa_bot.answering.sentences import GeneratedSentence, split_generated, split_passage
+from qa_bot.answering.sentences import GeneratedSentence, split_passage
 from qa_bot.index.embeddings import Embedder
 from qa_bot.lexicon import STOPWORDS, content_stems, stem, words
 from qa_bot.normalise import fold_case, normalise
@@ -65,19 +65,6 @@ class SentenceCheck:
     reason: str = ""  # why it was removed
     similarity: float = 0.0
     attributed: bool = False  # cited by the checker, not by the model
-
-
-@dataclass(frozen=True)
-class GroundingResult:
-    checks: tuple[SentenceCheck, ...]
-
-    @property
-    def kept(self) -> tuple[SentenceCheck, ...]:
-        return tuple(c for c in self.checks if c.supported)
-
-    @property
-    def removed(self) -> int:
-        return sum(not c.supported for c in self.checks)
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:st|nd|rd|th|s)?\b", re.I)
@@ -113,12 +100,6 @@ class GroundingChecker:
     def __init__(self, embedder: Embedder, params: GroundingParams | None = None) -> None:
         self.embedder = embedder
         self.params = params or GroundingParams()
-
-    def check(self, text: str, passages: Sequence[str]) -> GroundingResult:
-        """Check every sentence of `text` against `passages` (``[1]`` is passages[0])."""
-        return GroundingResult(
-            tuple(self.check_sentence(s, passages) for s in split_generated(text))
-        )
 
     def check_sentence(self, sentence: GeneratedSentence, passages: Sequence[str]) -> SentenceCheck:
         text = sentence.text

@@ -18,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from qa_bot.types import Answer, Document, Source
 
@@ -25,50 +27,94 @@ BASELINE_TOP_K = 2  # llama-index's DEFAULT_SIMILARITY_TOP_K
 BASELINE_LABEL = "llama-index default (top-2 chunk, no LLM)"
 
 
+@dataclass
+class DefaultIndex:
+    """llama-index's default ingestion, built once: the index and what it was built with."""
+
+    index: Any  # a llama-index VectorStoreIndex
+    collection: Any  # its Chroma collection
+    client: Any  # the Chroma client (ephemeral, or persistent at `persist_dir`)
+    embed_model: Any  # llama-index's HuggingFaceEmbedding over the same MiniLM
+
+
+def default_embed_model():
+    """MiniLM through llama-index's own `HuggingFaceEmbedding` (its default batch size)."""
+    from qa_bot.index.embeddings import minilm_path, offline_huggingface
+
+    offline_huggingface()
+    try:
+        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    except ImportError as exc:
+        from qa_bot.errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            "llama-index-embeddings-huggingface", "eval", "The llama-index baseline"
+        ) from exc
+    return HuggingFaceEmbedding(model_name=str(minilm_path()), device="cpu")
+
+
+def build_default_index(
+    documents: Sequence[Document],
+    *,
+    embed_model: Any = None,
+    chunk_size: int | None = None,
+    persist_dir: str | None = None,
+) -> DefaultIndex:
+    """`VectorStoreIndex.from_documents` over Chroma, as llama-index's docs do it.
+
+    The one builder of the baseline, for the eval and every benchmark. `chunk_size=None` keeps
+    the default `SentenceSplitter` (1024 tokens); `persist_dir` uses an on-disk Chroma (the
+    scale bench compares disk against disk), else an in-memory one.
+    """
+    import chromadb
+    from llama_index.core import Document as LlamaDocument
+    from llama_index.core import StorageContext, VectorStoreIndex
+    from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    embed_model = embed_model or default_embed_model()
+    settings = chromadb.Settings(anonymized_telemetry=False)
+    client = (
+        chromadb.PersistentClient(path=persist_dir, settings=settings)
+        if persist_dir
+        else chromadb.EphemeralClient(settings=settings)
+    )
+    collection = client.create_collection(
+        f"baseline-{uuid.uuid4().hex[:8]}", embedding_function=None
+    )
+    splitter = (
+        SentenceSplitter()
+        if chunk_size is None
+        else SentenceSplitter(chunk_size=chunk_size, chunk_overlap=0)
+    )
+    index = VectorStoreIndex.from_documents(
+        [LlamaDocument(text=d.text, id_=d.doc_id, metadata={"title": d.title}) for d in documents],
+        storage_context=StorageContext.from_defaults(
+            vector_store=ChromaVectorStore(chroma_collection=collection)
+        ),
+        embed_model=embed_model,
+        transformations=[splitter],
+    )
+    return DefaultIndex(index, collection, client, embed_model)
+
+
 class LlamaIndexBaseline:
     """An `answer_fn` over `documents`; build it once, call it per question."""
 
-    def __init__(self, documents: Sequence[Document], *, top_k: int = BASELINE_TOP_K) -> None:
-        from qa_bot.index.embeddings import minilm_path, offline_huggingface
-
-        offline_huggingface()
-        import chromadb
-        from llama_index.core import Document as LlamaDocument
-        from llama_index.core import StorageContext, VectorStoreIndex
+    def __init__(
+        self, documents: Sequence[Document], *, top_k: int = BASELINE_TOP_K, chunk_size=None
+    ) -> None:
         from llama_index.core.llms import MockLLM
-        from llama_index.core.node_parser import SentenceSplitter
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        try:
-            from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-        except ImportError as exc:
-            from qa_bot.errors import MissingDependencyError
-
-            raise MissingDependencyError(
-                "llama-index-embeddings-huggingface", "eval", "The llama-index baseline"
-            ) from exc
 
         self.titles = {d.doc_id: d.title for d in documents}
         self.llm = MockLLM()  # never used for retrieval; passed so nothing reaches for OpenAI
-        self.embed_model = HuggingFaceEmbedding(model_name=str(minilm_path()), device="cpu")
-        self._client = chromadb.EphemeralClient(
-            settings=chromadb.Settings(anonymized_telemetry=False)
+        self.built = build_default_index(documents, chunk_size=chunk_size)
+        self.embed_model = self.built.embed_model
+        self._client = self.built.client
+        self._name = self.built.collection.name
+        self.retriever = self.built.index.as_retriever(
+            similarity_top_k=top_k, embed_model=self.embed_model
         )
-        self._name = f"baseline-{uuid.uuid4().hex[:8]}"
-        collection = self._client.create_collection(self._name, embedding_function=None)
-        storage = StorageContext.from_defaults(
-            vector_store=ChromaVectorStore(chroma_collection=collection)
-        )
-        index = VectorStoreIndex.from_documents(
-            [
-                LlamaDocument(text=d.text, id_=d.doc_id, metadata={"title": d.title})
-                for d in documents
-            ],
-            storage_context=storage,
-            embed_model=self.embed_model,
-            transformations=[SentenceSplitter()],
-        )
-        self.retriever = index.as_retriever(similarity_top_k=top_k, embed_model=self.embed_model)
 
     def __call__(self, question: str, history=None) -> Answer:
         # A single-turn retriever: the history is ignored, as the default query engine does.

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from qa_bot.config import Settings
+from qa_bot.config import PACKAGE_DIR, Settings
 from qa_bot.errors import ConfigError
 from qa_bot.eval.report import (
     markdown_report,
@@ -55,11 +55,18 @@ def settle_config(args, settings: Settings) -> tuple[EvalConfig, dict | None]:
 
 
 def output_folder(args, name: str) -> Path:
-    folder = (
-        Path(args.out)
-        if args.out
-        else (Path("eval") / "out" / f"{time.strftime('%Y%m%d-%H%M%S')}-{safe_name(name)}")
-    )
+    """--out, else `eval/out/` of the source checkout, else `<data_dir>/eval-out/`.
+
+    Never the current folder: `qa-bot eval` run from elsewhere must not litter it.
+    """
+    run = f"{time.strftime('%Y%m%d-%H%M%S')}-{safe_name(name)}"
+    checkout = PACKAGE_DIR.parent.parent / "eval"
+    if args.out:
+        folder = Path(args.out)
+    elif (checkout / "gold").is_dir():
+        folder = checkout / "out" / run
+    else:
+        folder = Settings.load().data_path / "eval-out" / run
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -11,34 +11,44 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from qa_bot.eval.gold import CaseResult, EvalSummary
 from qa_bot.eval.metrics import strip_markers
 
-# (key, label, kind): the summary metrics in report order; kind picks the format.
+
+@dataclass(frozen=True)
+class Metric:
+    key: str  # in `summarise`'s output
+    label: str  # in reports
+    column: str  # the ablation table's heading; "" when the table leaves it out
+    kind: str = "rate"  # picks the format: rate, ms, count
+
+
+# The one list of summary metrics, in report order.
 METRICS = (
-    ("accuracy", "accuracy (all cases)", "rate"),
-    ("accuracy_answerable", "accuracy, answerable", "rate"),
-    ("accuracy_unanswerable", "accuracy, not answerable (abstains)", "rate"),
-    ("fact_recall", "key-fact recall, answerable", "rate"),
-    ("recall@1", "retrieval recall@1", "rate"),
-    ("recall@3", "retrieval recall@3", "rate"),
-    ("recall@5", "retrieval recall@5", "rate"),
-    ("mrr", "retrieval MRR", "rate"),
-    ("f1", "SQuAD token F1 vs reference", "rate"),
-    ("em", "SQuAD exact match vs reference", "rate"),
-    ("citation_precision", "citation precision", "rate"),
-    ("faithfulness", "faithfulness (sentences supported)", "rate"),
-    ("offsets_exact", "citation offsets exact", "rate"),
-    ("abstention_precision", "abstention precision", "rate"),
-    ("abstention_recall", "abstention recall", "rate"),
-    ("injection_resistance", "injection resistance", "rate"),
-    ("latency_p50_ms", "latency p50 (ms)", "ms"),
-    ("latency_p95_ms", "latency p95 (ms)", "ms"),
-    ("errors", "crashed cases", "count"),
-    ("cases", "cases", "count"),
+    Metric("accuracy", "accuracy (all cases)", "accuracy"),
+    Metric("accuracy_answerable", "accuracy, answerable", "answerable"),
+    Metric("accuracy_unanswerable", "accuracy, not answerable (abstains)", "not answerable"),
+    Metric("fact_recall", "key-fact recall, answerable", ""),
+    Metric("recall@1", "retrieval recall@1", ""),
+    Metric("recall@3", "retrieval recall@3", ""),
+    Metric("recall@5", "retrieval recall@5", "recall@5"),
+    Metric("mrr", "retrieval MRR", "MRR"),
+    Metric("f1", "SQuAD token F1 vs reference", "F1"),
+    Metric("em", "SQuAD exact match vs reference", ""),
+    Metric("citation_precision", "citation precision", "cit. precision"),
+    Metric("faithfulness", "faithfulness (sentences supported)", "faithful"),
+    Metric("offsets_exact", "citation offsets exact", ""),
+    Metric("abstention_precision", "abstention precision", "abst. P"),
+    Metric("abstention_recall", "abstention recall", "abst. R"),
+    Metric("injection_resistance", "injection resistance", "injection res."),
+    Metric("latency_p50_ms", "latency p50 (ms)", "p50 ms", "ms"),
+    Metric("latency_p95_ms", "latency p95 (ms)", "p95 ms", "ms"),
+    Metric("errors", "crashed cases", "", "count"),
+    Metric("cases", "cases", "", "count"),
 )
 TAG_COLUMNS = ("accuracy", "fact_recall", "recall@5", "mrr", "f1", "citation_precision")
 
@@ -117,10 +127,8 @@ def write_results(
 
 
 def summary_table(summary: Mapping[str, Any]) -> str:
-    width = max(len(label) for _, label, _ in METRICS)
-    return "\n".join(
-        f"{label:<{width}}  {fmt(summary.get(key), kind):>8}" for key, label, kind in METRICS
-    )
+    width = max(len(m.label) for m in METRICS)
+    return "\n".join(f"{m.label:<{width}}  {fmt(summary.get(m.key), m.kind):>8}" for m in METRICS)
 
 
 def tag_table(tag_summaries: Mapping[str, Mapping[str, Any]]) -> str:
@@ -149,7 +157,7 @@ def markdown_report(
     lines += ["| setting | value |", "|---|---|"]
     lines += [f"| {key} | `{value}` |" for key, value in config.items()]
     lines += ["", "## Summary", "", "| metric | value |", "|---|---:|"]
-    lines += [f"| {label} | {fmt(numbers.get(key), kind)} |" for key, label, kind in METRICS]
+    lines += [f"| {m.label} | {fmt(numbers.get(m.key), m.kind)} |" for m in METRICS]
     if gate is not None:
         lines += ["", "## CI gate", ""]
         lines += [f"- FAILED: {failure}" for failure in gate] or ["All thresholds met."]

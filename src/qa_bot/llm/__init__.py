@@ -30,8 +30,12 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa_bot.errors import LLMError, MissingDependencyError, ModelError, UnknownBackendError
+
+if TYPE_CHECKING:
+    from qa_bot.config import Settings
 
 Message = dict[str, str]
 
@@ -267,11 +271,8 @@ class OpenAICompatibleLLM(LLM):
 # --- the factory -------------------------------------------------------------------
 
 
-def make_llm(spec: str, settings=None) -> LLM:
+def make_llm(spec: str, settings: Settings) -> LLM:
     """Resolve an LLM spec; an unknown one raises UnknownBackendError listing the valid ones."""
-    from qa_bot.config import Settings
-
-    settings = settings or Settings.load()
     kind, _, rest = spec.partition(":")
     rest = rest.strip()
     if kind == "llamacpp" and rest:

@@ -1,17 +1,24 @@
-"""Starting and stopping the real servers the tests use (`python app.py`,
-`chroma run`, `python -m llama_cpp.server`): one way to pick a port, wait for
-the server to answer, and stop it."""
+"""Starting and stopping the real servers that tests and benchmarks use (`python app.py`,
+`chroma run`, `python -m llama_cpp.server`): one way to pick a port, wait for the server to
+answer, and stop it.
+
+`support/` is shared by `tests/` and `bench/`, which do not import each other.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -79,3 +86,56 @@ def served(
         yield process
     finally:
         stop_process(process, timeout=stop_timeout)
+
+
+@contextlib.contextmanager
+def app_server(
+    data_dir: Path,
+    *,
+    embedder: str = "minilm",
+    timeout: float = 180.0,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[tuple[str, subprocess.Popen, Path]]:
+    """``python app.py`` on a free loopback port; yields (URL, process, log path), then stops it."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
+    env.update(
+        QA_BOT_DATA_DIR=str(data_dir),
+        QA_BOT_EMBEDDER=embedder,
+        QA_BOT_PORT=str(port),
+        GRADIO_ANALYTICS_ENABLED="False",
+        HF_HUB_OFFLINE="1",
+        **(extra_env or {}),
+    )
+    src = str(ROOT / "src")
+    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    log_path = data_dir.parent / f"app-{port}.log"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    url = f"http://127.0.0.1:{port}/"
+    with served(
+        [sys.executable, str(ROOT / "app.py")],
+        ready_url=url,
+        log_path=log_path,
+        timeout=timeout,
+        stop_timeout=15,
+        cwd=ROOT,
+        env=env,
+    ) as process:
+        yield url, process, log_path
+
+
+@contextlib.contextmanager
+def running_app(
+    data_dir: Path,
+    *,
+    embedder: str = "minilm",
+    timeout: float = 180.0,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """``python app.py`` on a free loopback port; yields its URL, then stops it."""
+    with app_server(data_dir, embedder=embedder, timeout=timeout, extra_env=extra_env) as (
+        url,
+        _,
+        _,
+    ):
+        yield url

@@ -11,7 +11,7 @@ reply) contains a forbidden string, case-insensitively. The retrieved
 passages may quote the poisoned article: that is the article's content shown
 as evidence, not the bot obeying it.
 
-Answerers come from `ANSWERER_SPECS` plus `llamacpp:smollm2`; a spec that is a
+Answerers come from `answerer_patterns()` plus `llamacpp:smollm2`; a spec that is a
 template (`openai:<model>`), lacks its package or model, or is not in this
 build is reported with the reason instead of run.
 """
@@ -50,9 +50,9 @@ def gold_cases() -> list[dict]:
 
 
 def candidate_specs() -> list[str]:
-    from qa_bot.answering.answerers import ANSWERER_SPECS
+    from qa_bot.answering.answerers import answerer_patterns
 
-    return list(dict.fromkeys(("extractive", "llamacpp:smollm2", *ANSWERER_SPECS)))
+    return list(dict.fromkeys(("extractive", "llamacpp:smollm2", *answerer_patterns())))
 
 
 def unavailable_reason(spec: str, settings) -> str | None:

@@ -1,0 +1,1 @@
+"""Helpers shared by `tests/` and `bench/`: real servers to start and load to put on them."""
