@@ -26,11 +26,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from qa_bot.index.store import ChromaStore
 
+from qa_bot.answering.retrieve import RETRIEVAL_MODES
 from qa_bot.config import PACKAGE_DIR, Settings, bundled_corpus_dir
 from qa_bot.errors import ConfigError, CorpusError, QaBotError, UnknownBackendError
 from qa_bot.eval.gold import AnswerFn, EvalSummary, GoldCase, check_gold, load_gold, run_eval
 
-RETRIEVAL_CHOICES = ("full", "hybrid", "dense", "bm25")
+# "full" is the real pipeline; the others feed one retriever alone (see the module docstring).
+RETRIEVAL_CHOICES = ("full", *RETRIEVAL_MODES)
 DEFAULT_GOLD = Path("eval") / "gold" / "csto.jsonl"
 WARM_UP = (
     "What does the article say?",
@@ -83,6 +85,48 @@ def corpus_for_gold(gold: str | Path) -> Path:
         if sibling.is_dir():
             return sibling
     return bundled_corpus_dir()
+
+
+SOURCES_SUFFIX = ".sources.json"
+
+
+def article_sources(gold: str | Path) -> dict[str, Path] | None:
+    """doc_id -> article file, for a gold file that names its articles, else None.
+
+    `<name>.sources.json` beside `<name>.jsonl` lists articles that live outside the
+    repository (the BBC News articles in `../shared/data/`, which must not be copied
+    into it): ``{"root": <folder, relative to the sources file>, "articles": {doc_id:
+    <path under root>}}``. ``QA_BOT_EVAL_DATA`` overrides the root. Each article is
+    evaluated on its own index, as a user with that one article would ask.
+    """
+    gold = Path(gold)
+    manifest = gold.with_name(gold.stem + SOURCES_SUFFIX)
+    if not manifest.is_file():
+        return None
+    import json
+    import os
+
+    raw = json.loads(manifest.read_text(encoding="utf-8"))
+    root = Path(os.environ.get("QA_BOT_EVAL_DATA") or (manifest.parent / raw["root"]))
+    if not root.is_dir() and "QA_BOT_EVAL_DATA" not in os.environ:
+        # A checkout elsewhere (a CI clone): look for the same folder beside any ancestor.
+        tail = Path(*[part for part in Path(raw["root"]).parts if part != ".."])
+        root = next((a / tail for a in manifest.resolve().parents if (a / tail).is_dir()), root)
+    articles = {doc_id: root / path for doc_id, path in raw["articles"].items()}
+    missing = [str(p) for p in articles.values() if not p.is_file()]
+    if missing:
+        raise ConfigError(
+            f"The articles of '{gold}' are not where '{manifest.name}' says: '{missing[0]}'"
+            f"{f' and {len(missing) - 1} more' if len(missing) > 1 else ''}. They are the public "
+            "data in ../shared/data/ (see its README); set QA_BOT_EVAL_DATA to their folder."
+        )
+    return articles
+
+
+def model_cache() -> Path:
+    """Where the eval finds exported models: the user's cache, not the throwaway data
+    folder, so each eval run does not export MiniLM again."""
+    return Settings.load().cache_path
 
 
 def safe_name(text: str) -> str:
@@ -150,7 +194,7 @@ class EvalSession:
         if fresh_embedder or mode not in self._engines:
             shared = next(iter(self._engines.values()), None)
             embedder = (
-                make_embedder(self.settings.embedder)
+                make_embedder(self.settings.embedder, cache_dir=model_cache())
                 if shared is None or fresh_embedder
                 else shared.embedder
             )
@@ -204,6 +248,9 @@ def run_config(
     cases = load_gold(config.gold, split=config.split)
     if not cases:
         raise ConfigError(f"No {config.split!r} cases in '{config.gold}'. Try --split all.")
+    sources = article_sources(config.gold) if session is None else None
+    if sources is not None:
+        return _run_per_article(config, cases, sources, make_progress, fresh_embedder)
     if session is None:
         with EvalSession(config.corpus, embedder=config.embedder, top_k=config.top_k) as own:
             return _run(own, config, cases, make_progress, fresh_embedder)
@@ -223,3 +270,38 @@ def _run(
     )
     progress = make_progress(len(cases), config.label) if make_progress else None
     return run_eval(answer_fn, cases, progress, texts=session.texts)
+
+
+def _run_per_article(
+    config: EvalConfig,
+    cases: list[GoldCase],
+    sources: dict[str, Path],
+    make_progress: ProgressFactory | None,
+    fresh_embedder: bool,
+) -> EvalSummary:
+    """Each article's cases against an index of that article alone; one summary."""
+    import shutil
+
+    summary = EvalSummary()
+    progress = make_progress(len(cases), config.label) if make_progress else None
+    done = 0
+    for doc_id in sorted({c.doc_id for c in cases}):
+        if doc_id not in sources:
+            raise ConfigError(f"Case(s) about {doc_id!r} name no article in the sources file.")
+        group = [c for c in cases if c.doc_id == doc_id]
+        with tempfile.TemporaryDirectory(prefix="qa-bot-eval-corpus-") as folder:
+            shutil.copy(sources[doc_id], Path(folder) / f"{doc_id}{sources[doc_id].suffix}")
+            with EvalSession(folder, embedder=config.embedder, top_k=config.top_k) as session:
+                session.check(group)
+                answer_fn = session.answer_fn(
+                    retrieval=config.retrieval, llm=config.llm, fresh_embedder=fresh_embedder
+                )
+
+                def step(number: int, total: int, offset: int = done) -> None:
+                    if progress is not None:
+                        progress(offset + number, len(cases))
+
+                part = run_eval(answer_fn, group, step, texts=session.texts)
+        summary.results += part.results
+        done += len(group)
+    return summary

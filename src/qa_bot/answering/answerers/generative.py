@@ -2,14 +2,16 @@
 
 How one answer is made:
 
-1. The extractive answerer runs first. If it abstains, so does this one and
-   the model is never asked: a small model asked about something the article
-   lacks answers anyway (it invented a cost, a missile range, a news agency in
-   our probe), and the extractive abstention decision was tuned for exactly
-   this on the dev split.
-2. The prompt (`qa_bot.answering.prompts`) numbers the passages: the extractive pick
-   first, then the next retrieved ones, up to `max_passages`, trimmed until
-   the prompt fits the model's context.
+1. The reading answerer runs first. If the reader finds no sentence that answers, this
+   answerer abstains too and the model is never asked: a small model asked about something
+   the article lacks answers anyway (it invented a cost, a missile range, a news agency in
+   our probe).
+2. The prompt (`qa_bot.answering.prompts`) numbers the passages: the sentences the reader
+   chose first, then (policy ``accepted``) every other candidate whose probability clears the
+   reader's threshold, up to `max_passages`, trimmed until the prompt fits the model's
+   context. So a two-part question gets one answer from both passages. SmolLM2-135M uses
+   policy ``chosen`` (only the reader's picks): given more passages it drifted into them on
+   the dev split and wrote true-sounding sentences beside the question.
 3. The reply is split into sentences as it streams; each finished sentence is
    checked (`qa_bot.answering.verify`) and, if backed, shown with its citation
    renumbered to `Answer.sources`. Unsupported sentences are dropped and
@@ -31,9 +33,10 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from qa_bot.answering.answerers import Answerer, source_for
-from qa_bot.answering.answerers.extractive import ExtractiveAnswerer
+from qa_bot.answering.answerers.reading import ReadingAnswerer
 from qa_bot.answering.followup import ResolvedQuestion
 from qa_bot.answering.prompts import render_messages
 from qa_bot.answering.retrieve import Candidate, ChunkTable
@@ -43,6 +46,12 @@ from qa_bot.errors import LLMError, QaBotError
 from qa_bot.lexicon import content_stems
 from qa_bot.llm import LLM, make_llm
 from qa_bot.types import Answer, Chunk, StreamEvent
+
+if TYPE_CHECKING:
+    from qa_bot.config import Settings
+    from qa_bot.index.embeddings import Embedder
+
+SMOLLM2 = "llamacpp:smollm2"
 
 FALLBACK_UNVERIFIED = (
     "The model's answer could not be verified against the article; "
@@ -60,10 +69,11 @@ REMOVED_NOTICE = (
 
 @dataclass(frozen=True)
 class GenerationParams:
-    # The extractive pick only (it may be two sentences). With the next two
-    # retrieved passages as well, SmolLM2 drifted into them on the dev split
-    # and wrote true-sounding sentences beside the question.
-    max_passages: int = 1
+    # "chosen": only the sentences the reader picked; "accepted": also every candidate
+    # that clears the reader's threshold (see the module docstring for who uses which);
+    # "retrieved": also the next retrieved ones, whatever the reader made of them.
+    passages: str = "accepted"
+    max_passages: int = 4
     max_answer_tokens: int = 96  # one or two sentences; a looping model stops here
     max_sentences: int = 3  # kept sentences; the rest of the reply is not read
     prompt_margin: int = 48  # tokens kept free for tokenizer differences
@@ -78,22 +88,28 @@ class GenerativeAnswerer(Answerer):
         self,
         *,
         spec: str,
-        settings=None,
+        settings: Settings,
         llm: LLM | None = None,
-        embedder=None,
+        embedder: Embedder | None = None,
         params: GenerationParams | None = None,
         grounding: GroundingParams | None = None,
-        extractive: ExtractiveAnswerer | None = None,
+        extractive: ReadingAnswerer | None = None,
     ) -> None:
         self.name = spec
         self.settings = settings
-        self.params = params or GenerationParams()
-        self.extractive = extractive or ExtractiveAnswerer()
+        self.params = params or (
+            GenerationParams(passages="chosen") if spec == SMOLLM2 else GenerationParams()
+        )
+        self.extractive = extractive or ReadingAnswerer()
         self._llm = llm
         self._embedder = embedder
         self._grounding = grounding
         self._checker: GroundingChecker | None = None
         self._lock = threading.Lock()  # two UI requests must not load the model twice
+
+    @property
+    def candidates(self) -> int:
+        return self.extractive.candidates
 
     @property
     def llm(self) -> LLM:
@@ -108,10 +124,11 @@ class GenerativeAnswerer(Answerer):
         with self._lock:
             if self._checker is None:
                 if self._embedder is None:
-                    from qa_bot.config import Settings
                     from qa_bot.index.embeddings import make_embedder
 
-                    self._embedder = make_embedder((self.settings or Settings.load()).embedder)
+                    self._embedder = make_embedder(
+                        self.settings.embedder, cache_dir=self.settings.cache_path
+                    )
                 self._checker = GroundingChecker(self._embedder, self._grounding)
             return self._checker
 
@@ -133,7 +150,8 @@ class GenerativeAnswerer(Answerer):
             yield StreamEvent("answer", answer=base)
             return
         try:
-            messages, seen = self._prompt(question, self._passages(base, candidates, table))
+            passages = self._passages(question, base, candidates, table)
+            messages, seen = self._prompt(question, passages)
             draft = _Draft(seen)  # the check knows only the passages the model saw
             pieces = self.llm.stream(
                 messages, max_tokens=self.params.max_answer_tokens, stop=self.params.stop
@@ -158,14 +176,27 @@ class GenerativeAnswerer(Answerer):
     # -- steps -------------------------------------------------------------------------
 
     def _passages(
-        self, base: Answer, candidates: Sequence[Candidate], table: ChunkTable
+        self,
+        question: ResolvedQuestion,
+        base: Answer,
+        candidates: Sequence[Candidate],
+        table: ChunkTable,
     ) -> list[Chunk]:
         chunks = [table.by_id[s.chunk_id] for s in base.sources if s.chunk_id in table.by_id]
-        for cand in candidates:
-            if len(chunks) >= max(self.params.max_passages, len(base.sources)):
+        limit = max(self.params.max_passages, len(base.sources))
+        if self.params.passages == "accepted":
+            reading = self.extractive.read(question, candidates, table)
+            threshold = self.extractive.params.threshold
+            more = [s.candidate.chunk for s in reading.scored if s.probability >= threshold]
+        elif self.params.passages == "retrieved":
+            more = [c.chunk for c in candidates]
+        else:
+            more = []
+        for chunk in more:
+            if len(chunks) >= limit:
                 break
-            if cand.chunk not in chunks:
-                chunks.append(cand.chunk)
+            if chunk not in chunks:
+                chunks.append(chunk)
         return chunks
 
     def _prompt(

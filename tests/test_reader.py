@@ -1,0 +1,99 @@
+"""The trained reader: the shipped files match their model card, it loads offline without
+torch, it tells an answering sentence from one on the same topic, and the training script
+still runs end to end (a few steps on a tiny sample; the full training is not in CI)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa_bot.errors import ModelError
+from qa_bot.reader import MODEL_DIR, Reader, load_reader, pair_text
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+TITLE = "CSTO summit in Bishkek"
+
+
+def test_the_shipped_model_matches_its_card():
+    card = (MODEL_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
+    stated = re.search(r"`model\.onnx`.*?sha256 `([0-9a-f]{64})`", card, re.S)
+    assert stated, "MODEL_CARD.md must state the sha256 of model.onnx"
+    actual = hashlib.sha256((MODEL_DIR / "model.onnx").read_bytes()).hexdigest()
+    assert actual == stated.group(1)
+    assert (MODEL_DIR / "model.onnx").stat().st_size < 50_000_000
+    for licence in ("CC BY-SA 4.0", "Apache-2.0"):
+        assert licence in card
+
+
+def test_the_reader_prefers_the_sentence_that_answers():
+    reader = load_reader()
+    sentences = [
+        "The CSTO summit took place in Bishkek under the chairmanship of Kyrgyzstan's "
+        "President Sadyr Japarov.",
+        "Leaders discussed the security situation at the summit.",
+        "The next summit is scheduled for November next year in Moscow.",
+    ]
+    scores = reader.score("Who chaired the summit?", [pair_text(TITLE, s) for s in sentences])
+    assert scores.argmax() == 0 and scores[0] > 0.5
+    assert ((scores >= 0) & (scores <= 1)).all()
+    # Same question, same candidates: the same numbers (deterministic, and cached).
+    again = reader.score("Who chaired the summit?", [pair_text(TITLE, s) for s in sentences])
+    assert (again == scores).all()
+
+
+def test_the_reader_loads_without_torch():
+    code = (
+        "import sys\n"
+        "from qa_bot.reader import load_reader\n"
+        "load_reader().score('Who?', ['Someone said so.'])\n"
+        "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False"]
+
+
+def test_a_missing_model_says_what_to_do(tmp_path):
+    with pytest.raises(ModelError, match="reader model is missing.*Reinstall qa-bot"):
+        Reader(tmp_path)
+
+
+def test_a_corrupt_model_says_what_to_do(tmp_path):
+    for name in ("tokenizer.json", "reader.json", "config.json"):
+        (tmp_path / name).write_bytes((MODEL_DIR / name).read_bytes())
+    (tmp_path / "model.onnx").write_bytes(b"not an onnx file")
+    with pytest.raises(ModelError, match="Cannot load the reader model"):
+        Reader(tmp_path)
+
+
+def test_pair_text_puts_the_title_first():
+    assert pair_text("  A  title ", "The  sentence.") == "A title: The sentence."
+    assert pair_text("", "The sentence.") == "The sentence."
+
+
+@pytest.mark.slow
+def test_the_training_script_runs_end_to_end(tmp_path):
+    if not (DATA / "squad" / "train-v1.1.json").is_file():
+        pytest.fail(f"the training data is not at {DATA} (see ../shared/data/README.md)")
+    out, work = tmp_path / "out", tmp_path / "work"
+    command = [
+        sys.executable, str(ROOT / "scripts" / "train_reader.py"),
+        "--data", str(DATA), "--out", str(out), "--work", str(work),
+        "--questions", "60", "--squad2-questions", "40", "--max-steps", "3",
+        "--eval-questions", "30", "--batch-size", "8",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    digest = hashlib.sha256((out / "model.onnx").read_bytes()).hexdigest()
+    assert digest in card and "sentence_selection_top1" in card
+    scores = Reader(out).score("Who won?", ["Smith won the race.", "It rained."])
+    assert scores.shape == (2,)
