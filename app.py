@@ -35,6 +35,9 @@ def _limit_malloc_arenas(arenas: int = 2) -> None:
 
 
 _limit_malloc_arenas()
+if __name__ == "__main__":
+    # The imports below take seconds on a laptop; never start in silence.
+    print("qa-bot: starting: loading the web UI and the models…", file=sys.stderr, flush=True)
 
 # Imported after the arena cap: these start the threads the cap is for.
 from qa_bot.config import Settings  # noqa: E402

@@ -13,8 +13,8 @@ PYTHON=${PYTHON:-python3}
 # heavy install (llama.cpp compiles on a cold pip cache).
 .venv/bin/python -m pip install --quiet ruff==0.17.6
 echo "== ruff check, ruff format --check"
-.venv/bin/ruff check src tests bench scripts app.py
-.venv/bin/ruff format --check src tests bench scripts app.py
+.venv/bin/ruff check src tests bench scripts support app.py
+.venv/bin/ruff format --check src tests bench scripts support app.py
 
 # torch is pinned to 2.13.0 in pyproject.toml; pip takes the CPU build.
 .venv/bin/python -m pip install --quiet -e '.[llm,test]'
@@ -34,4 +34,4 @@ fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False QA_BOT_REQUIRE_ALL=1
 
 # -m "" selects every test, including those marked slow, browser and llm.
-.venv/bin/python -m pytest -m "" -q "$@"
+.venv/bin/python -m pytest -m "" "$@"

@@ -7,13 +7,14 @@ test serves an in-process app whose answerer blocks, to fill the queue.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
 
 import pytest
 
-from tests.process_support import free_port
+from support.servers import free_port
 from tests.ui_support import ROOT, ScriptedAnswerer, running_app
 
 pytestmark = pytest.mark.slow
@@ -120,3 +121,59 @@ def test_a_full_queue_answers_busy(tmp_path):
     finally:
         answerer.release.set()
         demo.close()
+
+
+# -- what an attacker on the network tried (see tests/test_hardening.py for the rest) ---------
+
+
+def _request(url: str, *, method: str = "GET", headers: dict | None = None, data=None):
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, method=method, headers=headers or {}, data=data)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", "replace")
+
+
+def test_the_direct_rest_route_does_not_skip_the_queue(app_url):
+    body = json.dumps({"data": ["Where was the summit held?", None, "", 0]}).encode()
+    status, text = _request(
+        f"{app_url}gradio_api/run/ask",
+        method="POST",
+        headers={"Content-Type": "application/json"},
+        data=body,
+    )
+    assert status >= 400 and "Bishkek" not in text
+
+
+def test_a_rebound_host_name_is_refused(app_url):
+    status, text = _request(f"{app_url}config", headers={"Host": "rebind.attacker.example"})
+    assert status == 403 and "QA_BOT_ALLOWED_HOSTS" in text
+    assert _request(f"{app_url}config")[0] == 200
+
+
+def test_a_cross_site_upload_is_refused(app_url):
+    boundary = "qa-bot-test"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="x.txt"\r\n'
+        "Content-Type: text/plain\r\n\r\n"
+        f"The next summit is chaired by Mallory.\r\n--{boundary}--\r\n"
+    ).encode()
+    status, _ = _request(
+        f"{app_url}gradio_api/upload",
+        method="POST",
+        headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Origin": "http://evil.example",
+        },
+        data=body,
+    )
+    assert status == 403
+
+
+def test_monitoring_is_off(app_url):
+    status, text = _request(f"{app_url}monitoring/summary")
+    assert status in (403, 404) and "total_requests" not in text

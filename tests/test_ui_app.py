@@ -40,8 +40,10 @@ def test_chatbot_renders_no_markup(demo):
 def test_upload_is_limited_to_article_types(demo):
     import gradio as gr
 
+    from qa_bot.ingest.corpus import SUPPORTED_SUFFIXES
+
     (upload,) = [b for b in demo.blocks.values() if isinstance(b, gr.File)]
-    assert upload.file_types == [".txt", ".md", ".html"]
+    assert upload.file_types == list(SUPPORTED_SUFFIXES)  # one list: the loader's
 
 
 def test_theme_loads_no_fonts_from_anywhere():
@@ -87,7 +89,7 @@ def test_a_taken_port_gives_a_clear_error(demo, settings):
 def test_an_unreachable_own_address_gives_a_clear_error(demo, settings, monkeypatch):
     # A proxy that intercepts localhost is the usual cause (Gradio checks its own URL).
     from qa_bot.errors import ServeError
-    from tests.process_support import free_port
+    from support.servers import free_port
 
     for name in ("NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)

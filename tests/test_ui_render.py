@@ -111,8 +111,18 @@ def test_sources_view_highlights_cited_spans_and_lists_passages():
     assert "<mark data-cite='1'>The summit took place in Bishkek.</mark>" in html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html and "<b>bold" not in html
     cited_part, considered = html.split("Also considered")
-    assert "score 0.81" in cited_part and "Other news." in considered
+    assert "81% likely to answer" in cited_part and "Other news." in considered
     assert considered.count("<li>") == 1  # the cited passage is not repeated
+    assert "(quoted from the article)" in html
+
+
+def test_other_passages_are_listed_most_likely_first_with_the_title_once():
+    low = source("Low.", "doc", 0, score=0.1, chunk="c1")
+    high = source("High.", "doc", 5, score=0.7, chunk="c2")
+    answer = Answer(text="The article doesn't say.", abstained=True, passages=(low, high))
+    html = sources_html(answer, lambda doc_id: "Low. High.")
+    assert html.index("High.") < html.index("Low.")
+    assert "70% likely to answer" in html and "10% likely to answer" in html
 
 
 def test_sources_view_of_abstention_shows_considered_passages_only():

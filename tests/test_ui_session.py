@@ -167,9 +167,12 @@ def test_feedback_is_appended_as_jsonl(settings, tmp_path):
     settings = settings.replace(feedback_path=str(tmp_path / "new" / "dir" / "feedback.jsonl"))
     session = session_for(settings, "The summit took place in Bishkek. [1]")
     _, turns, *_ = final(session.submit("Where was the summit held?", [], None, None))
-    assert "saved" in session.feedback(turns, 1, True)
-    assert "saved" in session.feedback(turns, 1, False)
-    assert "Only answers" in session.feedback(turns, 7, True)
+    _, turns, *_ = final(session.submit("Who chaired it?", turns, None, None))
+    status, turns = session.feedback(turns, 1, True)
+    assert "saved" in status
+    status, turns = session.feedback(turns, 3, False)
+    assert "saved" in status
+    assert "Only answers" in session.feedback(turns, 7, True)[0]
     lines = settings.feedback_file.read_text().splitlines()
     records = [json.loads(line) for line in lines]
     assert [r["liked"] for r in records] == [True, False]
@@ -186,7 +189,7 @@ def test_unwritable_feedback_file_is_a_message(settings, tmp_path):
     settings = settings.replace(feedback_path=str(blocker / "feedback.jsonl"))
     session = session_for(settings, "Bishkek. [1]")
     _, turns, *_ = final(session.submit("Where was the summit held?", [], None, None))
-    assert "QA_BOT_FEEDBACK_PATH" in session.feedback(turns, 1, True)
+    assert "QA_BOT_FEEDBACK_PATH" in session.feedback(turns, 1, True)[0]
 
 
 def test_uploaded_article_is_listed_and_answerable(settings, tmp_path):
@@ -197,11 +200,13 @@ def test_uploaded_article_is_listed_and_answerable(settings, tmp_path):
         "the lake shore. The mayor Ivo Petrov opened it.\n"
     )
     status = unescape(session.upload(str(article)))
-    assert re.search(r"Added 'lake-festival.txt' \(\d+ passages indexed\)", status)
+    assert re.search(
+        r"Added 'lake-festival.txt' as 'upload-lake-festival' \(\d+ passages indexed\)", status
+    )
     assert "CSTO summit" in session.articles_html()  # the bundled article stays
     assert "Lake festival in Varna" in session.articles_html()
     _, turns, *_ = final(session.submit("Where was the lantern festival held?", [], None, None))
-    assert any(s.doc_id == "lake-festival" for s in turns[0].answer.passages)
+    assert any(s.doc_id == "upload-lake-festival" for s in turns[0].answer.passages)
 
 
 def test_article_titles_are_escaped_in_the_list(settings, tmp_path):
@@ -236,12 +241,10 @@ def test_bad_uploads_get_a_clear_error(settings, tmp_path, name, content, expect
 def test_backend_choices_offer_only_usable_backends(settings, monkeypatch):
     from qa_bot.answering import answerers
 
-    monkeypatch.setattr(answerers, "ANSWERER_SPECS", ("extractive", "llamacpp:smollm2"))
-    assert backend_choices(settings, importable=lambda m: False) == ["extractive"]
-    everything = backend_choices(settings, importable=lambda m: True)
-    assert everything == ["extractive", "llamacpp:smollm2"]
+    monkeypatch.setattr(answerers, "_importable", lambda *modules: False)
+    assert backend_choices(settings) == ["extractive"]
+    monkeypatch.setattr(answerers, "_importable", lambda *modules: True)
+    assert backend_choices(settings) == ["extractive", "llamacpp:smollm2"]
+    monkeypatch.setattr(answerers, "_importable", lambda *modules: False)
     configured = settings.replace(llm="openai:gpt-4o-mini")
-    assert backend_choices(configured, importable=lambda m: False) == [
-        "openai:gpt-4o-mini",
-        "extractive",
-    ]
+    assert backend_choices(configured) == ["openai:gpt-4o-mini", "extractive"]

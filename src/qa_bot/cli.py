@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
 from qa_bot.errors import QaBotError, QuestionError
+
+
+def answerer_help() -> str:
+    """The answerer backends, from the registry (a new backend shows up here by registering)."""
+    from qa_bot.answering.answerers import answerer_patterns
+
+    return f"answerer: {', '.join(answerer_patterns())} (default: QA_BOT_LLM or 'extractive')"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="re-embed everything (after changing the embedder or chunker)",
     )
+    index.add_argument(
+        "--remove",
+        metavar="ID",
+        action="append",
+        help="remove an uploaded article by its id (see the Articles tab); repeatable",
+    )
 
     ask = sub.add_parser(
         "ask",
@@ -46,9 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog='A question that starts with "-" goes after "--": qa-bot ask -- "-5 degrees?"',
     )
     ask.add_argument("question", help="the question, in quotes")
-    ask.add_argument(
-        "--llm", metavar="SPEC", help="answerer backend (default: QA_BOT_LLM or 'extractive')"
-    )
+    ask.add_argument("--llm", metavar="SPEC", help=answerer_help())
     ask.add_argument("--top-k", type=int, metavar="N", help="passages to retrieve")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     _add_eval_parser(sub)
@@ -75,7 +87,7 @@ def _add_eval_parser(sub) -> None:
         help="articles the gold file is about (default: "
         "the folder <name>/ beside <name>_gold.jsonl, else the bundled corpus)",
     )
-    ev.add_argument("--llm", metavar="SPEC", help="answerer (default: QA_BOT_LLM or 'extractive')")
+    ev.add_argument("--llm", metavar="SPEC", help=answerer_help())
     ev.add_argument("--retrieval", choices=RETRIEVAL_CHOICES, help="retrieval mode (default: full)")
     ev.add_argument("--split", choices=("dev", "test", "all"), help="cases to run (default: test)")
     ev.add_argument("--out", metavar="DIR", help="output folder (default: eval/out/<time>-<run>)")
@@ -127,8 +139,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "qa-bot: interrupted; the index is unchanged unless a run completed.", file=sys.stderr
         )
         return 130
-    parser.error(f"unknown command {args.command!r}")
+    print(f"qa-bot: unknown command {args.command!r}", file=sys.stderr)
     return 2
+
+
+def say(message: str) -> None:
+    """Progress on stderr, so a slow first start is never silent (stdout stays the answer)."""
+    if sys.stderr.isatty() or os.environ.get("QA_BOT_PROGRESS"):
+        print(f"qa-bot: {message}", file=sys.stderr, flush=True)
 
 
 def _engine(**overrides):
@@ -140,17 +158,28 @@ def _engine(**overrides):
 
 def _index(args) -> int:
     engine = _engine()
-    report = engine.index(args.paths or None, add=args.add, rebuild=args.rebuild)
-    print(report.summary())
+    if args.remove:
+        for doc_id in args.remove:
+            report = engine.remove_article(doc_id)
+            print(report.summary())
+    else:
+        count = "the configured corpus" if not args.paths else f"{len(args.paths)} path(s)"
+        say(f"indexing {count}{' (adding to the index)' if args.add else ''}…")
+        report = engine.index(args.paths or None, add=args.add, rebuild=args.rebuild)
+        print(report.summary())
     print(f"Index: {engine.store.location}")
     return 0
 
 
 def _ask(args) -> int:
     engine = _engine(llm=args.llm, top_k=args.top_k)
+    say("loading the index and the models…")
+    load_seconds = engine.warm_up(args.llm)
     result = engine.answer(args.question)
     if args.json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        payload = result.to_dict()
+        payload["timings"] = {"load_ms": round(load_seconds * 1000, 1), **payload["timings"]}
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
     print(result.text)
     if result.notice:

@@ -50,6 +50,12 @@ class Settings:
         "Folder for the index, uploaded articles and feedback. "
         "Default: `$XDG_DATA_HOME/qa-bot` (`~/.local/share/qa-bot`).",
     )
+    cache_dir: str = _setting(
+        "",
+        "QA_BOT_CACHE_DIR",
+        "Folder for files qa-bot derives from installed models (the ONNX export of MiniLM, "
+        "made once). Default: `$XDG_CACHE_HOME/qa-bot` (`~/.cache/qa-bot`).",
+    )
     index_dir: str = _setting(
         "",
         "QA_BOT_INDEX_DIR",
@@ -109,12 +115,36 @@ class Settings:
         "Seconds an indexing run waits for another one to release the index.",
     )
     host: str = _setting("127.0.0.1", "QA_BOT_HOST", "Address the web UI binds to.")
+    allowed_hosts: tuple[str, ...] = _setting(
+        (),
+        "QA_BOT_ALLOWED_HOSTS",
+        "Host names the web UI answers to when bound to a non-loopback address, separated "
+        "by commas (e.g. `qa.example.org`). Empty: any. On loopback only 127.0.0.1, "
+        "localhost and [::1] are served.",
+    )
     port: int = _setting(7860, "QA_BOT_PORT", "Port of the web UI.")
     max_upload_bytes: int = _setting(
         1_000_000, "QA_BOT_MAX_UPLOAD_BYTES", "Largest article the UI accepts for upload."
     )
     queue_size: int = _setting(
         16, "QA_BOT_QUEUE_SIZE", "Requests the web UI queues before it answers 'busy'."
+    )
+    max_article_sentences: int = _setting(
+        1500,
+        "QA_BOT_MAX_ARTICLE_SENTENCES",
+        "Most sentences an uploaded article may have (a long read has a few hundred); "
+        "indexing costs about 10 ms of CPU per sentence.",
+    )
+    uploads_per_minute: int = _setting(
+        6, "QA_BOT_UPLOADS_PER_MINUTE", "Uploads the web UI indexes per minute, for everyone."
+    )
+    max_history_messages: int = _setting(
+        40, "QA_BOT_MAX_HISTORY_MESSAGES", "Most conversation messages a question may carry."
+    )
+    max_history_chars: int = _setting(
+        20_000,
+        "QA_BOT_MAX_HISTORY_CHARS",
+        "Longest conversation message accepted with a question, in characters.",
     )
     feedback_path: str = _setting(
         "",
@@ -127,6 +157,13 @@ class Settings:
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir) if self.data_dir else default_data_dir()
+
+    @property
+    def cache_path(self) -> Path:
+        if self.cache_dir:
+            return Path(self.cache_dir)
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "qa-bot"
 
     @property
     def index_path(self) -> Path:
@@ -174,6 +211,8 @@ class Settings:
 def _parse(f: dataclasses.Field, raw: str) -> Any:
     if f.name == "corpus":
         return tuple(p for p in raw.split(os.pathsep) if p)
+    if f.name == "allowed_hosts":
+        return tuple(h.strip() for h in raw.split(",") if h.strip())
     return _coerce(f, raw)
 
 
@@ -191,10 +230,3 @@ def _coerce(f: dataclasses.Field, value: Any) -> Any:
         raise ConfigError(
             f"Setting {f.name} ({f.metadata['env']}) must be a {kind.__name__}, got {value!r}."
         ) from exc
-
-
-def settings_table() -> list[tuple[str, str, str, str]]:
-    """(name, env var, default, help) for every setting: the README's table."""
-    return [
-        (f.name, f.metadata["env"], repr(f.default), f.metadata["help"]) for f in fields(Settings)
-    ]

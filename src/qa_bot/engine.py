@@ -12,12 +12,12 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from qa_bot.answering.answerers import Answerer, make_answerer
-from qa_bot.answering.followup import resolve
+from qa_bot.answering.followup import check_history_size, resolve
 from qa_bot.answering.retrieve import ChunkTable, HybridRetriever
 from qa_bot.answering.validation import validate_question
 from qa_bot.config import Settings
@@ -26,6 +26,7 @@ from qa_bot.index.embeddings import Embedder, make_embedder
 from qa_bot.index.indexing import IndexReport, index_documents, manifest_for
 from qa_bot.index.store import ChromaStore, LiveIndex
 from qa_bot.ingest.corpus import load_corpus
+from qa_bot.private_files import make_private_dir, write_private
 from qa_bot.types import Answer, StreamEvent
 
 log = logging.getLogger("qa_bot.engine")
@@ -50,7 +51,7 @@ class Engine:
         retrieval_mode: str = "hybrid",
     ) -> None:
         self.settings = settings
-        self.embedder = embedder or make_embedder(settings.embedder)
+        self.embedder = embedder or make_embedder(settings.embedder, cache_dir=settings.cache_path)
         self.store = store or ChromaStore.from_settings(settings)
         self.answerer = answerer or make_answerer(settings.llm, settings, embedder=self.embedder)
         self._answerers: dict[str, Answerer] = {settings.llm: self.answerer}
@@ -100,6 +101,7 @@ class Engine:
                 return self._loaded
             live = self.store.live()
             if live is None:
+                log.info("no index at %s yet: indexing the corpus (first run)", self.store.location)
                 self.index()
                 live = self.store.live()
                 if live is None:
@@ -124,11 +126,42 @@ class Engine:
                 self._answerers[spec] = make_answerer(spec, self.settings, embedder=self.embedder)
             return self._answerers[spec]
 
-    def _prepare(self, question: Any, history: Sequence[dict] | None, top_k: int | None):
-        """Validate, resolve follow-ups and retrieve: the part every answerer shares."""
+    def warm_up(self, spec: str | None = None) -> float:
+        """Open (or build) the index and load the models now; returns the seconds it took.
+
+        The first answer is then quick, and its timings measure answering, not loading.
+        """
+        started = time.perf_counter()
+        loaded = self.loaded()
+        log.info("loading the models")
+        self.embedder.embed_query("warm up")
+        answerer = self.answerer_for(spec)
+        resolved = resolve("What is the article about?", None)
+        candidates = loaded.retriever.retrieve(resolved.search_query, answerer.candidates)
+        answerer.answer(resolved, candidates, loaded.table)
+        return time.perf_counter() - started
+
+    def install_answerer(self, spec: str, answerer: Answerer) -> None:
+        """Use `answerer` whenever `spec` is asked for (tests, custom backends)."""
+        with self._lock:
+            self._answerers[spec] = answerer
+
+    def prepare(
+        self, question: Any, history: Sequence[dict] | None, top_k: int | None, answerer: Answerer
+    ):
+        """Validate, resolve follow-ups and retrieve: the part every answerer shares.
+
+        Retrieval goes as deep as the answerer reads (`Answerer.candidates`) or as the
+        caller shows (`top_k`), whichever is more.
+        """
         text = validate_question(question, max_tokens=self.settings.max_question_tokens)
+        check_history_size(
+            history,
+            max_messages=self.settings.max_history_messages,
+            max_chars=self.settings.max_history_chars,
+        )
         resolved = resolve(text, history)
-        depth = max(top_k or self.settings.top_k, 8)
+        depth = max(top_k or self.settings.top_k, answerer.candidates)
         try:
             loaded = self.loaded()
             candidates = loaded.retriever.retrieve(resolved.search_query, depth)
@@ -151,7 +184,7 @@ class Engine:
         """Answer `question`; `llm` picks a backend for this call only."""
         started = time.perf_counter()
         answerer = self.answerer_for(llm)
-        resolved, candidates, loaded = self._prepare(question, history, top_k)
+        resolved, candidates, loaded = self.prepare(question, history, top_k, answerer)
         retrieved = time.perf_counter()
         result = answerer.answer(resolved, candidates, loaded.table)
         return self._finish(result, started, retrieved, top_k)
@@ -166,7 +199,7 @@ class Engine:
             "total_ms": (done - started) * 1000,
         }
         k = top_k or self.settings.top_k
-        return _with(result, passages=result.passages[:k], timings=timings)
+        return replace(result, passages=result.passages[:k], timings=timings)
 
     def answer_stream(
         self,
@@ -181,31 +214,31 @@ class Engine:
         Token events carry only sentences that passed the grounding check, so
         even the draft never shows an injected or invented fact; the last event
         holds the `Answer`, which a UI should display in place of the draft (it
-        may be the extractive fallback). Answerers without a `stream` method
-        (the extractive one is instant) yield the answer event alone.
+        may be the extractive fallback). An extractive answerer is instant: it
+        yields the answer event alone.
         """
         answerer = self.answerer_for(llm)
-        stream = getattr(answerer, "stream", None)
-        if stream is None:
-            yield StreamEvent("answer", answer=self.answer(question, history, llm=llm, top_k=top_k))
-            return
         started = time.perf_counter()
-        resolved, candidates, loaded = self._prepare(question, history, top_k)
+        resolved, candidates, loaded = self.prepare(question, history, top_k, answerer)
         retrieved = time.perf_counter()
-        for event in stream(resolved, candidates, loaded.table):
+        for event in answerer.stream(resolved, candidates, loaded.table):
             if event.kind == "answer" and event.answer is not None:
                 event = StreamEvent(
                     "answer", answer=self._finish(event.answer, started, retrieved, top_k)
                 )
             yield event
 
-    def add_article(self, filename: str, content: bytes) -> IndexReport:
+    def add_article(self, filename: str, content: bytes) -> Upload:
         """Save an uploaded article into the uploads folder and index it.
 
-        The file is checked (type, size, text) before anything is written, and
-        removed again if indexing fails, so a bad upload leaves no trace.
+        Uploads have an id space of their own (``upload-<name>``), so an upload can never
+        replace an article of the configured corpus; an upload with the id of an earlier
+        upload (``notes.txt`` after ``notes.md``) replaces it. The file is checked (type,
+        size, text, sentence count) before anything is written, and the old state is put
+        back if indexing fails, so a bad upload leaves no trace.
         """
         from qa_bot.errors import CorpusError
+        from qa_bot.ingest.chunking import chunk_document
         from qa_bot.ingest.corpus import SUPPORTED_SUFFIXES, doc_id_for, load_document
 
         name = Path(filename).name
@@ -217,34 +250,81 @@ class Engine:
         if len(content) > self.settings.max_upload_bytes:
             raise CorpusError(
                 f"'{name}' is {len(content):,} bytes; the limit is "
-                f"{self.settings.max_upload_bytes:,}. Upload a shorter article."
+                f"{self.settings.max_upload_bytes:,} bytes. Upload a shorter article."
             )
-        self.loaded()  # build the corpus index first, or it would hold only this upload
+        loaded = self.loaded()  # build the corpus index first, or it would hold only this upload
+        doc_id = UPLOAD_PREFIX + doc_id_for(Path(name))
         uploads = self.settings.uploads_path
-        uploads.mkdir(parents=True, exist_ok=True)
-        doc_id = doc_id_for(Path(name))
+        owner = loaded.table.articles.get(doc_id)
+        if owner is not None and owner.path and Path(owner.path).parent != uploads:
+            raise CorpusError(
+                f"'{name}' would get the id {doc_id!r}, which an article of the configured "
+                f"corpus has ('{owner.path}'). Rename the file and upload it again."
+            )
+        make_private_dir(uploads)
         target = uploads / f"{doc_id}{suffix}"
         # Hidden staging name with the real suffix: validated as that type, and
         # skipped by the corpus loader if a crash leaves it behind.
         staging = uploads / f".{doc_id}.partial{suffix}"
-        staging.write_bytes(content)
+        write_private(staging, content)
+        earlier = [p for p in uploads.glob(f"{doc_id}.*") if p.suffix.lower() in SUPPORTED_SUFFIXES]
+        kept = {p: p.read_bytes() for p in earlier}
         try:
             try:
-                load_document(staging)  # empty, binary or non-UTF-8 files fail here
+                document = load_document(staging)  # empty, binary or non-UTF-8 files fail here
             except CorpusError as exc:
                 raise CorpusError(str(exc).replace(f"'{staging}'", f"'{name}'")) from None
-            previous = target.read_bytes() if target.exists() else None
+            sentences = len(chunk_document(document, max_tokens=self.settings.chunk_max_tokens))
+            if sentences > self.settings.max_article_sentences:
+                raise CorpusError(
+                    f"'{name}' has {sentences:,} sentences; an upload may have at most "
+                    f"{self.settings.max_article_sentences:,} (QA_BOT_MAX_ARTICLE_SENTENCES). "
+                    "Upload the part you want to ask about."
+                )
+            for path in earlier:
+                path.unlink()
             staging.replace(target)
         except BaseException:
             staging.unlink(missing_ok=True)
             raise
         try:
-            return self.index([target], add=True)
+            report = self.index([target], add=True)
         except BaseException:
-            if previous is None:
-                target.unlink(missing_ok=True)
-            else:
-                target.write_bytes(previous)
+            target.unlink(missing_ok=True)
+            for path, old in kept.items():
+                write_private(path, old)
+            raise
+        replaced = sorted(p.name for p in earlier)
+        return Upload(doc_id=doc_id, filename=name, replaced=replaced, report=report)
+
+    def remove_article(self, doc_id: str) -> IndexReport:
+        """Drop an uploaded article: its file and its passages.
+
+        Articles of the configured corpus are not removed here (the next `qa-bot index`
+        would bring them back): the message says to change QA_BOT_CORPUS instead.
+        """
+        from qa_bot.errors import CorpusError
+
+        table = self.loaded().table
+        info = table.articles.get(doc_id)
+        uploads = self.settings.uploads_path
+        if info is None:
+            known = ", ".join(sorted(table.articles)) or "none"
+            raise CorpusError(f"No article has the id {doc_id!r}. Indexed: {known}.")
+        if not info.path or Path(info.path).parent != uploads:
+            raise CorpusError(
+                f"{doc_id!r} is part of the configured corpus ('{info.path}'), not an upload. "
+                "Remove it from QA_BOT_CORPUS (or delete the file) and run `qa-bot index`."
+            )
+        files = [p for p in uploads.glob(f"{doc_id}.*") if not p.name.startswith(".")]
+        kept = {p: p.read_bytes() for p in files}
+        for path in files:
+            path.unlink()
+        try:
+            return self.index()
+        except BaseException:
+            for path, old in kept.items():
+                write_private(path, old)
             raise
 
     def articles(self):
@@ -278,13 +358,22 @@ def _without_instructions(table: ChunkTable) -> ChunkTable:
         "left %d sentence(s) that read as instructions to a chatbot out of retrieval", len(flagged)
     )
     kept = [c for c in table.chunks if c.chunk_id not in flagged]
-    return ChunkTable(kept, table.articles, embedder=table.embedder)
+    return ChunkTable(
+        kept, table.articles, embedder=table.embedder, vector_source=table._vector_source
+    )
 
 
-def _with(answer: Answer, **changes) -> Answer:
-    from dataclasses import replace
+UPLOAD_PREFIX = "upload-"
 
-    return replace(answer, **changes)
+
+@dataclass(frozen=True)
+class Upload:
+    """What `Engine.add_article` did: the new article's id and the files it replaced."""
+
+    doc_id: str
+    filename: str
+    replaced: list[str]
+    report: IndexReport
 
 
 _engines: dict[Settings, Engine] = {}

@@ -85,6 +85,31 @@ def is_followup(question: str) -> bool:
     return len(own) == 0 or (bool(tokens & _REFERRING) and len(own) <= 2)
 
 
+def check_history_size(history: Sequence[Any] | None, *, max_messages: int, max_chars: int) -> None:
+    """Refuse a conversation too long to be a chat, before reading any of it.
+
+    A 32 MB "previous answer" or thousands of messages would hold the one answering
+    thread for seconds; the limits are far above what a chat in the UI reaches.
+    """
+    if not isinstance(history, (list, tuple)):
+        return  # history_texts says what is wrong with it
+    if len(history) > max_messages:
+        raise HistoryError(
+            f"The conversation has {len(history):,} messages; the limit is {max_messages}. "
+            "Start a new chat, or send only the last few messages."
+        )
+    for position, message in enumerate(history):
+        content = message.get("content") if isinstance(message, dict) else None
+        size = len(content) if isinstance(content, (str, list, tuple)) else 0
+        if isinstance(content, (list, tuple)):
+            size = sum(len(str(part)) for part in content)
+        if size > max_chars:
+            raise HistoryError(
+                f"history[{position}] is {size:,} characters long; the limit is "
+                f"{max_chars:,}. Send shorter messages (QA_BOT_MAX_HISTORY_CHARS)."
+            )
+
+
 def resolve(question: str, history: Sequence[Any] | None) -> ResolvedQuestion:
     messages = history_texts(history)
     earlier = [text for role, text in messages if role == "user" and text.strip()]
@@ -96,12 +121,35 @@ def resolve(question: str, history: Sequence[Any] | None) -> ResolvedQuestion:
     return resolved
 
 
+# A follow-up of a follow-up borrows from the question before; further back than this, the
+# topic has moved on (and a chain of thousands must not grow the query without end).
+MAX_CHAIN = 3
+
+
 def _resolve(question: str, earlier_questions: list[str]) -> ResolvedQuestion:
+    """Walk back to the last self-contained question (at most `MAX_CHAIN` steps), then
+    forward, each follow-up taking the topic of the one before: a loop, not recursion."""
+    chain = [question]
+    for text in reversed(earlier_questions):
+        if not is_followup(core_question(chain[-1])) or len(chain) > MAX_CHAIN:
+            break
+        chain.append(text)
+    resolved = _standalone(chain[-1])
+    for text in reversed(chain[:-1]):
+        resolved = _following(text, resolved)
+    return resolved
+
+
+def _standalone(question: str) -> ResolvedQuestion:
     core = core_question(question)
+    return ResolvedQuestion(question, core, core, expected_type(core), False)
+
+
+def _following(question: str, previous: ResolvedQuestion) -> ResolvedQuestion:
+    core = core_question(question)
+    if not is_followup(core):
+        return _standalone(question)
     own_type = expected_type(core)
-    if not earlier_questions or not is_followup(core):
-        return ResolvedQuestion(question, core, core, own_type, False)
-    previous = _resolve(earlier_questions[-1], earlier_questions[:-1])
     answer_type = previous.answer_type if own_type is AnswerType.OTHER else own_type
     return ResolvedQuestion(
         question=question,

@@ -52,7 +52,7 @@ class IndexReport:
         parts = [
             f"{len(self.added)} added",
             f"{len(self.updated)} updated",
-            f"{len(self.removed)} removed",
+            f"{len(self.removed)} removed{_named(self.removed)}",
             f"{len(self.unchanged)} unchanged",
         ]
         prefix = "Rebuilt the index" if self.rebuilt else "Indexed"
@@ -61,6 +61,14 @@ class IndexReport:
             f"{prefix}: {', '.join(parts)}; {self.chunks_embedded} chunks embedded, "
             f"{self.chunks_total} in total ({self.seconds:.1f} s).{moved}"
         )
+
+
+def _named(ids: list[str], limit: int = 5) -> str:
+    """ " (a, b)" for a short list of ids: a removal is never silent about what it removed."""
+    if not ids:
+        return ""
+    shown = ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+    return f" ({shown})"
 
 
 EMBEDDING_TEXT_VERSION = "title+sentence-v1"

@@ -23,13 +23,15 @@ from html import escape
 from typing import Any
 
 from qa_bot.config import Settings
+from qa_bot.engine import Engine
 from qa_bot.errors import QaBotError, ServeError
+from qa_bot.ingest.corpus import SUPPORTED_SUFFIXES
+from qa_bot.ui.guard import RequestGuard
 from qa_bot.ui.render import CSS, answer_payload
 from qa_bot.ui.session import MAX_TOP_K, UNEXPECTED, ChatSession
 
 log = logging.getLogger("qa_bot.ui.app")
 
-UPLOAD_TYPES = [".txt", ".md", ".html"]
 # Questions about the bundled article, offered when no other corpus is configured.
 BUNDLED_EXAMPLES = (
     "Where was the summit held?",
@@ -59,22 +61,23 @@ def _gradio():
 
 
 def build_app(
-    engine=None, settings: Settings | None = None, *, examples: tuple[str, ...] | None = None
+    engine: Engine, settings: Settings, *, examples: tuple[str, ...] | None = None
 ) -> Any:
-    """The web UI as a `gr.Blocks`, queued but not launched."""
+    """The web UI as a `gr.Blocks`, queued but not launched.
+
+    `settings` are the app's (host, queue size, upload limit); `engine` answers.
+    """
     gr = _gradio()
     from gradio.events import LikeData, SelectData
 
-    from qa_bot.engine import get_engine
-
-    settings = settings or (engine.settings if engine is not None else Settings.load())
-    engine = engine or get_engine(settings)
     session = ChatSession(engine, settings)
     if examples is None:
         examples = () if settings.corpus else BUNDLED_EXAMPLES
     answer_limit = {"concurrency_id": "answer", "concurrency_limit": 1, "api_visibility": "private"}
 
-    with gr.Blocks(title="qa-bot", analytics_enabled=False) as demo:
+    # delete_cache: Gradio keeps a copy of every uploaded file; drop copies older than an
+    # hour, checked hourly (the upload handler also deletes each copy once read).
+    with gr.Blocks(title="qa-bot", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         turns = gr.State([])
         gr.Markdown(_INTRO)
         with gr.Tab("Chat"), gr.Row():
@@ -124,13 +127,21 @@ def build_app(
         with gr.Tab("Articles"):
             articles = gr.HTML(elem_id="qa-articles", js_on_load=None)
             upload = gr.File(
-                label=f"Add an article ({', '.join(UPLOAD_TYPES)}, at most "
-                f"{settings.max_upload_bytes:,} bytes)",
-                file_types=UPLOAD_TYPES,
+                label=f"Add an article ({', '.join(SUPPORTED_SUFFIXES)}, at most "
+                f"{settings.max_upload_bytes:,} bytes = {settings.max_upload_bytes / 1024:.1f} KB)",
+                file_types=list(SUPPORTED_SUFFIXES),
                 type="filepath",
                 elem_id="qa-upload",
             )
             upload_status = gr.HTML(elem_id="qa-upload-status", js_on_load=None)
+            with gr.Row():
+                removable = gr.Dropdown(
+                    session.uploaded_ids(),
+                    label="Uploaded article to remove",
+                    elem_id="qa-remove-choice",
+                    scale=3,
+                )
+                remove = gr.Button("Remove", elem_id="qa-remove", scale=1)
 
         chat_out = [chatbot, turns, sources, box, status]
         ask_in = [box, turns, backend, top_k]
@@ -157,18 +168,29 @@ def build_app(
             api_visibility="private",
         )
         chatbot.select(show_sources, [turns], sources, api_visibility="private")
-        chatbot.like(rate, [turns], status, api_visibility="private")
-        # The file box is emptied after each upload, ready for the next file.
+        chatbot.like(rate, [turns], [status, turns], api_visibility="private")
+        # Say at once what is happening (an earlier error must not linger), then index in
+        # the "index" queue, apart from the answers; the file box is emptied for the next one.
         upload.upload(
+            session.indexing_notice, [upload], upload_status, queue=False, api_visibility="private"
+        ).then(
             lambda path: (session.upload(path), None),
             [upload],
             [upload_status, upload],
             concurrency_id="index",
             concurrency_limit=1,
             api_visibility="private",
-        ).then(session.articles_html, None, articles, api_visibility="private")
+        ).then(session.articles_view, None, [articles, removable], api_visibility="private")
+        remove.click(
+            session.remove,
+            [removable],
+            upload_status,
+            concurrency_id="index",
+            concurrency_limit=1,
+            api_visibility="private",
+        ).then(session.articles_view, None, [articles, removable], api_visibility="private")
         sources.change(None, None, None, js=_SCROLL_TO_MARK, api_visibility="private")
-        demo.load(session.articles_html, None, articles, api_visibility="private")
+        demo.load(session.articles_view, None, [articles, removable], api_visibility="private")
 
         def ask(
             question: str, history: list[dict] | None = None, backend: str = "", top_k: int = 0
@@ -185,7 +207,8 @@ def build_app(
 
         gr.api(ask, api_name="ask", concurrency_id="answer", concurrency_limit=1)
 
-    demo.queue(max_size=settings.queue_size, default_concurrency_limit=2)
+    # api_open=False: no direct REST route (/gradio_api/run/...) skips the queue and its bound.
+    demo.queue(max_size=settings.queue_size, default_concurrency_limit=2, api_open=False)
     return demo
 
 
@@ -198,11 +221,12 @@ def theme():
     )
 
 
-def warm_up(engine) -> float:
+def warm_up(engine: Engine) -> float:
     """Build or open the index and load the models, so the first question is quick."""
     started = time.perf_counter()
+    log.info("loading the index and the models…")
     try:
-        engine.answer("What is the article about?")
+        engine.warm_up()
     except QaBotError as exc:
         log.warning("warm-up failed: %s", exc)
     return time.perf_counter() - started
@@ -223,11 +247,14 @@ def launch(
             "qa-bot never creates a public share link; serve it behind your own proxy."
         )
     if engine is not None:
-        log.info("loading the index and models (warm-up took %.1f s)", warm_up(engine))
+        log.info("ready (loading took %.1f s)", warm_up(engine))
     host, port = host or settings.host, port or settings.port
     # quiet: Gradio's banner suggests a public share link, which qa-bot never makes.
     launch_kwargs.setdefault("quiet", True)
     block = not launch_kwargs.pop("prevent_thread_lock", False)
+    from starlette.middleware import Middleware
+
+    guard = Middleware(RequestGuard, bound_to=host, allowed_hosts=settings.allowed_hosts)
     try:
         result = demo.launch(
             server_name=host,
@@ -237,6 +264,8 @@ def launch(
             max_file_size=settings.max_upload_bytes,
             theme=theme(),
             css=CSS,
+            enable_monitoring=False,  # /monitoring would need no login
+            app_kwargs={"middleware": [guard]},
             **launch_kwargs,
         )
     except OSError as exc:  # Gradio: "Cannot find empty port in range"

@@ -8,13 +8,13 @@ a candidate failure case. Nothing here reads the file back or judges it.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from qa_bot.errors import FeedbackError
+from qa_bot.private_files import append_private, make_private_dir
 from qa_bot.types import Answer
 
 _write_lock = threading.Lock()
@@ -39,16 +39,18 @@ def feedback_record(answer: Answer, *, liked: bool, now: datetime | None = None)
 
 
 def write_feedback(path: Path, record: dict[str, Any]) -> None:
-    """Append `record` as one JSON line to `path`, creating parent folders."""
-    line = json.dumps(record, ensure_ascii=False) + "\n"
+    """Append `record` as one JSON line to `path` (0600), creating parent folders (0700).
+
+    ASCII-only JSON: U+2028, U+2029 and NEL in an answer would otherwise break readers
+    that split on every Unicode line break.
+    """
+    line = json.dumps(record, ensure_ascii=True) + "\n"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(path.parent)
         # One write() of a whole line in append mode: concurrent writers never
         # interleave inside a line on POSIX for lines this short.
-        with _write_lock, open(path, "a", encoding="utf-8") as handle:
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
+        with _write_lock:
+            append_private(path, line)
     except OSError as exc:
         raise FeedbackError(
             f"Cannot save feedback to '{path}': {exc.strerror or exc}. "

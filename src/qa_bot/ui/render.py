@@ -92,14 +92,25 @@ def highlight(text: str, spans: Sequence[tuple[int, int, int]]) -> str:
     return "".join(out)
 
 
-def _passage_item(n: int | None, source: Source) -> str:
+def _passage_item(n: int | None, source: Source, *, show_title: bool) -> str:
     label = f"[{n}] " if n is not None else ""
+    title = f"&middot; {escape(source.title or source.doc_id)} " if show_title else ""
     return (
-        f"<li>{label}<span class='qa-score'>score {source.score:.2f}</span> "
-        f"&middot; {escape(source.title or source.doc_id)} "
-        f"<span class='qa-ref'>(chars {source.start}–{source.end})</span><br>"
+        f"<li>{label}<span class='qa-score'>{_score(source.score)}</span> "
+        f"{title}<span class='qa-ref'>(chars {source.start}–{source.end})</span><br>"
         f"{escape(source.text)}</li>"
     )
+
+
+def _score(score: float) -> str:
+    """The reader's probability that the passage answers, as a percentage."""
+    return f"{min(max(score, 0.0), 1.0):.0%} likely to answer"
+
+
+def _written_by(answer: Answer) -> str:
+    if answer.backend in ("extractive", "extractive-features"):
+        return "quoted from the article"
+    return f"worded by {answer.backend}, each sentence checked against the article"
 
 
 def sources_html(answer: Answer | None, article_text: Callable[[str], str]) -> str:
@@ -114,9 +125,11 @@ def sources_html(answer: Answer | None, article_text: Callable[[str], str]) -> s
     parts = [
         (
             f"<p><b>Question:</b> {escape(answer.question)}"
-            f" <span class='qa-ref'>({escape(answer.backend)})</span></p>"
+            f" <span class='qa-ref'>({escape(_written_by(answer))})</span></p>"
         )
     ]
+    if answer.notice:
+        parts.append(f"<p class='qa-ref'>{escape(answer.notice)}</p>")
     if answer.abstained:
         parts.append(f"<p class='qa-abstain'>{ABSTAIN_ICON} {escape(answer.text)}</p>")
     cited_ids = {s.chunk_id or (s.doc_id, s.start, s.end) for s in answer.sources}
@@ -126,32 +139,38 @@ def sources_html(answer: Answer | None, article_text: Callable[[str], str]) -> s
         title = next(s.title for s in answer.sources if s.doc_id == doc_id) or doc_id
         parts.append(f"<h4>{escape(title)}</h4>")
         parts.append(f"<div class='qa-article'>{highlight(article_text(doc_id), spans)}</div>")
+    # The title heads each article above; repeat it per passage only across articles.
+    show_title = len({p.doc_id for p in (*answer.sources, *answer.passages)}) > 1
     if answer.sources:
-        items = "".join(_passage_item(n, s) for n, s in enumerate(answer.sources, 1))
-        parts.append(f"<h4>Cited passages</h4><ol class='qa-passages'>{items}</ol>")
-    others = [
-        p for p in answer.passages if (p.chunk_id or (p.doc_id, p.start, p.end)) not in cited_ids
-    ]
-    if others:
-        items = "".join(_passage_item(None, p) for p in others)
-        parts.append(
-            "<h4>Also considered <span class='qa-ref'>(retrieval order)</span></h4>"
-            f"<ul class='qa-passages'>{items}</ul>"
+        items = "".join(
+            _passage_item(n, s, show_title=show_title) for n, s in enumerate(answer.sources, 1)
         )
+        parts.append(f"<h4>Cited passages</h4><ol class='qa-passages'>{items}</ol>")
+    others = sorted(
+        (p for p in answer.passages if (p.chunk_id or (p.doc_id, p.start, p.end)) not in cited_ids),
+        key=lambda p: -p.score,
+    )
+    if others:
+        items = "".join(_passage_item(None, p, show_title=show_title) for p in others)
+        parts.append(f"<h4>Also considered</h4><ul class='qa-passages'>{items}</ul>")
     return "\n".join(parts)
 
 
 def articles_table(rows: Sequence[tuple[str, str, str, int]]) -> str:
     """The indexed articles, from `Engine.articles()` rows (doc_id, title, source, chunks)."""
     body = "".join(
-        f"<tr><td>{escape(title)}</td><td>{escape(source)}</td><td>{count}</td>"
-        f"<td><code>{escape(doc_id)}</code></td></tr>"
+        f"<tr><td>{escape(title)}</td><td>{escape(source or _source_of(doc_id))}</td>"
+        f"<td>{count}</td><td><code>{escape(doc_id)}</code></td></tr>"
         for doc_id, title, source, count in rows
     )
     return (
         "<table><thead><tr><th>Title</th><th>Source</th><th>Passages</th>"
         f"<th>Id</th></tr></thead><tbody>{body}</tbody></table>"
     )
+
+
+def _source_of(doc_id: str) -> str:
+    return "uploaded" if doc_id.startswith("upload-") else ""
 
 
 def answer_payload(answer: Answer) -> dict[str, Any]:

