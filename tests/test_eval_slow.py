@@ -1,4 +1,5 @@
-"""The real eval: MiniLM, the bundled article, the checked-in gate; and the llama-index baseline."""
+"""The real eval: MiniLM, the bundled article and the BBC test articles against their checked-in
+gates; and the llama-index baseline."""
 
 from __future__ import annotations
 
@@ -19,6 +20,16 @@ def test_real_eval_on_the_bundled_article_passes_the_checked_in_gate(tmp_path):
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert results["config"]["embedder"] == "minilm" and results["config"]["split"] == "test"
     assert results["gate"]["passed"] is True and results["summary"]["errors"] == 0
+
+
+def test_real_eval_on_the_bbc_test_articles_passes_its_gate(tmp_path):
+    """Five BBC articles nobody tuned on, each on its own index (../shared/data/bbc-news)."""
+    out = tmp_path / "out"
+    gate = ROOT / "eval" / "thresholds-bbc.json"
+    assert main(["eval", "--gate", str(gate), "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert results["summary"]["cases"] == 196 and results["summary"]["errors"] == 0
+    assert results["gate"]["passed"] is True
 
 
 def test_real_eval_across_the_three_fictional_articles(tmp_path):
