@@ -80,6 +80,7 @@ class OnnxEmbedder(Embedder):
         from qa_bot.index.embedder_base import offline_huggingface
 
         offline_huggingface()
+        import onnx  # noqa: F401  (torch.onnx needs it; import here for a clear error)
         import torch
         from transformers import AutoModel
 
@@ -125,6 +126,11 @@ class OnnxEmbedder(Embedder):
                         self._export(path)
                     except ModelError:
                         raise
+                    except ImportError as exc:
+                        raise ModelError(
+                            f"Could not prepare the embedding model: {exc}. Reinstall qa-bot "
+                            "with its dependencies: pip install -e ."
+                        ) from exc
                     except Exception as exc:
                         raise ModelError(
                             f"Could not prepare the embedding model ({exc}). Check that "
