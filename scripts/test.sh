@@ -16,8 +16,23 @@ echo "== ruff check, ruff format --check"
 .venv/bin/ruff check src tests bench scripts support app.py
 .venv/bin/ruff format --check src tests bench scripts support app.py
 
+# llama-cpp-python compiles llama.cpp. Built with -march=native it uses the CPU's AMX
+# instructions where there are some, and crashes (SIGSEGV) where the sandbox does not enable
+# them: build for generic x86-64 with AVX2 instead, unless CMAKE_ARGS says otherwise.
+if [ "$(uname -m)" = x86_64 ]; then
+  export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
+fi
 # torch is pinned to 2.13.0 in pyproject.toml; pip takes the CPU build.
 .venv/bin/python -m pip install --quiet -e '.[llm,test]'
+# pip reuses a cached llama-cpp-python wheel whatever CMAKE_ARGS says; if a natively built
+# one crashes here, drop it from the cache and build it once more.
+if ! .venv/bin/python scripts/check_llama.py >/dev/null 2>&1; then
+  echo "== llama-cpp-python crashed on a one-token generation: rebuilding it"
+  .venv/bin/python -m pip cache remove 'llama_cpp_python*' >/dev/null 2>&1 || true
+  .venv/bin/python -m pip install --quiet --force-reinstall --no-deps \
+    "llama-cpp-python==0.3.36"
+  .venv/bin/python scripts/check_llama.py
+fi
 
 # Types next (mypy needs the installed packages to check calls into them): seconds.
 echo "== mypy"
