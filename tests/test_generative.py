@@ -65,16 +65,29 @@ def test_a_faithful_reply_is_shown_with_citations_into_the_article(scripted):
     assert_sources_slice_the_article(engine, answer)
 
 
-def test_by_default_the_model_sees_only_the_extractive_pick(settings):
+def prompt_passages(settings, params: GenerationParams) -> tuple[list[str], list[str]]:
+    """The reader's pick for QUESTION, and the passages a generative answerer's prompt held."""
     embedder = HashingEmbedder()
     llm = ScriptedLLM([lambda m: f"{passage(m, 1)} [1]"])
-    answerer = GenerativeAnswerer(spec="scripted", settings=settings, llm=llm, embedder=embedder)
+    answerer = GenerativeAnswerer(
+        spec="scripted", settings=settings, llm=llm, embedder=embedder, params=params
+    )
     engine = Engine(settings.replace(llm="scripted"), embedder=embedder, answerer=answerer)
-    pick = engine.answer(QUESTION, llm="extractive").sources
+    pick = [s.text for s in engine.answer(QUESTION, llm="extractive").sources]
     engine.answer(QUESTION)
-    prompt = llm.calls[0][-1]["content"]
-    assert [passage(llm.calls[0], n) for n in range(1, len(pick) + 1)] == [s.text for s in pick]
-    assert f"[{len(pick) + 1}]" not in prompt
+    shown = re.findall(r"^\[\d+\] (.*)$", llm.calls[0][-1]["content"], re.MULTILINE)
+    return pick, shown
+
+
+def test_the_model_sees_the_readers_pick_first_then_what_else_it_accepted(settings):
+    pick, shown = prompt_passages(settings, GenerationParams())
+    assert pick and shown[: len(pick)] == pick
+    assert len(shown) <= max(GenerationParams().max_passages, len(pick))
+
+
+def test_with_policy_chosen_the_model_sees_only_the_readers_pick(settings):
+    pick, shown = prompt_passages(settings, GenerationParams(passages="chosen"))
+    assert shown == pick
 
 
 def test_a_reworded_answer_must_keep_the_facts_and_the_link_to_the_question():

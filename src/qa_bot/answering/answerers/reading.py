@@ -10,7 +10,8 @@ Beyond the best sentence:
 - a question with two parts ("What did X rule, and what happened to that ruling?") is also read
   part by part, and each part's best sentence joins the answer when it clears the threshold;
 - any other candidate the reader is very sure of (`second_threshold`) joins too, so an answer
-  spread over two sentences comes back whole; three sentences at most;
+  spread over two sentences comes back whole; three sentences at most. (The fit sets it above 1,
+  which turns this off, while extra sentences gain nothing on dev: ties go to the shorter answer);
 - a sentence that opens with a reference ("He said ...") is shown with the sentence before it,
   and a list that runs on ("These included ...") with the sentence after, so a quote can be
   read on its own. That is presentation: the reader decides on the sentence itself.
@@ -43,6 +44,7 @@ from qa_bot.reader import Reader, load_reader, pair_text
 from qa_bot.types import Answer, Chunk, Source
 
 PARAMS_FILE = Path(__file__).with_name("reading_params.json")
+SUMMARY_MIN_WORDS = 5
 
 _OPENS_WITH_REFERENCE = re.compile(
     r"^\W*(he|she|they|it|this|these|those|his|her|their|its)\b", re.IGNORECASE
@@ -255,7 +257,14 @@ def summary_sentences(candidates: Sequence[Candidate], table: ChunkTable, n: int
     """
     doc_id = candidates[0].chunk.doc_id
     title = table.title(doc_id).strip().casefold()
-    body = [c for c in table.chunks if c.doc_id == doc_id and c.text.strip().casefold() != title]
+    # Not the headline, and not fragments ("PWNED.", "Tags"): a summary is made of statements.
+    body = [
+        c
+        for c in table.chunks
+        if c.doc_id == doc_id
+        and c.text.strip().casefold() != title
+        and len(c.text.split()) >= SUMMARY_MIN_WORDS
+    ]
     if not body:
         return []
     vectors = _vectors(table, tuple(c.chunk_id for c in body))
