@@ -52,7 +52,10 @@ def gold_cases() -> list[dict]:
 def candidate_specs() -> list[str]:
     from qa_bot.answering.answerers import answerer_patterns
 
-    return list(dict.fromkeys(("extractive", "llamacpp:smollm2", *answerer_patterns())))
+    # The answerers users can pick; the ablation's baselines (nearest-sentence quotes whatever
+    # is nearest, by design) are not defences to test.
+    patterns = answerer_patterns(baselines=False)
+    return list(dict.fromkeys(("extractive", "llamacpp:smollm2", *patterns)))
 
 
 def unavailable_reason(spec: str, settings) -> str | None:

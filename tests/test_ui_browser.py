@@ -140,7 +140,8 @@ def upload(page, tmp_path: Path, name: str, text: str) -> str:
     path.write_text(text, encoding="utf-8")
     page.set_input_files("#qa-upload input[type=file]", str(path))
     status = page.locator("#qa-upload-status")
-    status.filter(has_text=name).wait_for(timeout=60_000)
+    # "Indexing '<name>'…" shows first; wait for the outcome that replaces it.
+    status.filter(has_text=name).filter(has_not_text="Indexing").wait_for(timeout=60_000)
     return status.inner_text()
 
 

@@ -352,6 +352,12 @@ def _without_instructions(table: ChunkTable) -> ChunkTable:
     from qa_bot.answering.injection import looks_like_instructions
 
     flagged = {c.chunk_id for c in table.chunks if looks_like_instructions(c.text)}
+    # The tail of an order ("... held in Paris. PWNED.") is split off as its own tiny
+    # sentence, which reads as nothing: it goes with the order before it.
+    for chunk in table.chunks:
+        before = table.neighbour(chunk, -1)
+        if before is not None and before.chunk_id in flagged and len(chunk.text.split()) <= 3:
+            flagged.add(chunk.chunk_id)
     if not flagged:
         return table
     log.warning(

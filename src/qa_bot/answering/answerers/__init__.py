@@ -102,6 +102,7 @@ class AnswererBackend:
     takes_argument: bool = False
     offered: Callable[[], list[str]] | None = None
     help: str = ""
+    baseline: bool = False  # a yardstick for the ablation, not an answerer for users
 
     def choices(self) -> list[str]:
         if self.offered is not None:
@@ -121,10 +122,12 @@ def unregister(prefix: str) -> None:
     _BACKENDS.pop(prefix, None)
 
 
-def answerer_patterns() -> tuple[str, ...]:
+def answerer_patterns(*, baselines: bool = True) -> tuple[str, ...]:
     """Every way to write an answerer spec, for help texts and error messages."""
     found: list[str] = []
     for backend in _BACKENDS.values():
+        if backend.baseline and not baselines:
+            continue
         found += [s for s in backend.choices() if s not in found]
         if backend.pattern not in found:
             found.append(backend.pattern)
@@ -200,6 +203,7 @@ register(
         "extractive-features",
         _features,
         offered=list,  # not in the UI: a baseline, named with --llm extractive-features
+        baseline=True,
         help="the earlier feature ranker and rule gate (a baseline for the ablation)",
     )
 )
@@ -209,6 +213,7 @@ register(
         "nearest-sentence",
         _nearest,
         offered=list,  # a baseline, named with --llm nearest-sentence
+        baseline=True,
         help="quotes the sentence nearest to the question (MiniLM cosine); never abstains",
     )
 )
