@@ -592,7 +592,8 @@ def write_card(
         "candidate is likely enough.",
         "",
         "Reproduce it with `python scripts/train_reader.py` (data in `../shared/data/`,",
-        "see below).",
+        "see below). `python scripts/train_reader.py --check-card` re-measures the shipped",
+        "model on the held-out articles and compares the figures with this card.",
         "",
         "## Files",
         "",
@@ -660,6 +661,42 @@ def write_card(
     (out / "MODEL_CARD.md").write_text("\n".join(lines), encoding="utf-8")
 
 
+# -- checking the card -------------------------------------------------------------------
+
+
+def card_blocks(card: str) -> list[dict]:
+    """The JSON blocks of a model card: the config, then the measured figures."""
+    return [json.loads(b) for b in re.findall(r"```json\n(.*?)\n```", card, re.DOTALL)]
+
+
+def check_card(out: Path, data: Path) -> int:
+    """Re-run the card's held-out measurement of the shipped int8 model; 0 if it matches."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    card_config, card_metrics = card_blocks((out / "MODEL_CARD.md").read_text(encoding="utf-8"))
+    config = Config(**{**card_config, "squad2_split": tuple(card_config["squad2_split"])})
+    squad2 = load_squad(data / "squad" / "dev-v2.0.json")
+    split = split_articles(list(squad2), config.squad2_split, config.seed)
+    calibration = heldout_questions(split[1], squad2, config.eval_questions, config.seed)
+    heldout = heldout_questions(split[2], squad2, config.eval_questions, config.seed)
+    scorer = onnx_scorer(out)
+    threshold = measure(scorer, calibration)["threshold"]
+    measured = {**measure(scorer, heldout, threshold), "calibration_threshold": threshold}
+    expected = {
+        **card_metrics["shipped_int8_onnx"],
+        "calibration_threshold": card_metrics["calibration_threshold"],
+    }
+    wrong = {
+        k: (expected[k], measured.get(k))
+        for k in expected
+        if measured.get(k) is None or abs(float(measured[k]) - float(expected[k])) > 1e-3
+    }
+    for key, value in expected.items():
+        mark = "MISMATCH" if key in wrong else "ok"
+        print(f"{key:40s} card {value!s:>8}  re-run {measured.get(key)!s:>8}  {mark}")
+    print("the card matches a re-run" if not wrong else "the card does NOT match a re-run")
+    return 1 if wrong else 0
+
+
 # -- main --------------------------------------------------------------------------------
 
 
@@ -685,7 +722,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip training: export, measure and write the card from <work>/model",
     )
+    parser.add_argument(
+        "--check-card",
+        action="store_true",
+        help="re-measure the shipped model in <out> on the held-out articles and compare with "
+        "its MODEL_CARD.md (no training, nothing written); exit 1 on a mismatch",
+    )
     args = parser.parse_args(argv)
+    if args.check_card:
+        return check_card(args.out, args.data)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
     log.setLevel(logging.INFO)  # ours at INFO; onnxruntime's quantiser logs every tensor at INFO
     config = Config(**{k: getattr(args, k) for k in asdict(Config()) if hasattr(args, k)})

@@ -97,3 +97,8 @@ def test_the_training_script_runs_end_to_end(tmp_path):
     assert digest in card and "sentence_selection_top1" in card
     scores = Reader(out).score("Who won?", ["Smith won the race.", "It rained."])
     assert scores.shape == (2,)
+    # The card's figures are what a re-run of its held-out measurement gives.
+    check = [sys.executable, str(ROOT / "scripts" / "train_reader.py"), "--check-card",
+             "--data", str(DATA), "--out", str(out)]  # fmt: skip
+    checked = subprocess.run(check, capture_output=True, text=True, timeout=600)
+    assert checked.returncode == 0 and "the card matches" in checked.stdout, checked.stdout
