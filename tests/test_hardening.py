@@ -175,7 +175,9 @@ def test_one_like_per_answer_per_session(engine, settings):
 # -- 6. Host and Origin --------------------------------------------------------------------
 
 
-async def _call(guard: RequestGuard, method: str, headers: dict[str, str]) -> int:
+async def _call(
+    guard: RequestGuard, method: str, headers: dict[str, str], path: str = "/config"
+) -> int:
     sent: list[dict] = []
 
     async def receive():
@@ -187,7 +189,7 @@ async def _call(guard: RequestGuard, method: str, headers: dict[str, str]) -> in
     scope = {
         "type": "http",
         "method": method,
-        "path": "/config",
+        "path": path,
         "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
     }
     await guard(scope, receive, send)
@@ -225,6 +227,28 @@ def test_the_request_guard(bound, allowed, method, headers, status):
 
     guard = RequestGuard(_app, bound_to=bound, allowed_hosts=allowed)
     assert asyncio.run(_call(guard, method, headers)) == status
+
+
+@pytest.mark.parametrize(
+    ("path", "length", "status"),
+    [
+        ("/gradio_api/queue/join", 32_000_000, 413),  # a 32 MB history, refused unread
+        ("/gradio_api/queue/join", 4_000, 200),
+        ("/gradio_api/upload", 900_000, 200),  # uploads: Gradio's own max_file_size
+    ],
+)
+def test_a_request_bigger_than_any_valid_question_is_refused_from_its_headers(
+    settings, path, length, status
+):
+    import asyncio
+
+    from qa_bot.ui.app import max_body_bytes
+
+    limit = max_body_bytes(settings)
+    assert 32_000_000 > limit > 6 * 20_000  # the default history fits, 32 MB does not
+    guard = RequestGuard(_app, bound_to="127.0.0.1", max_body_bytes=limit)
+    headers = {"host": "127.0.0.1:7860", "content-length": str(length)}
+    assert asyncio.run(_call(guard, "POST", headers, path)) == status
 
 
 # -- new users ------------------------------------------------------------------------------

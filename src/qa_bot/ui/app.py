@@ -232,6 +232,13 @@ def warm_up(engine: Engine) -> float:
     return time.perf_counter() - started
 
 
+def max_body_bytes(settings: Settings) -> int:
+    """The largest request a valid question can make: the longest history, every character
+    JSON-escaped (six bytes), plus room for the question and Gradio's envelope."""
+    history = settings.max_history_messages * settings.max_history_chars
+    return 6 * history + 1_000_000
+
+
 def launch(
     demo,
     settings: Settings,
@@ -254,7 +261,12 @@ def launch(
     block = not launch_kwargs.pop("prevent_thread_lock", False)
     from starlette.middleware import Middleware
 
-    guard = Middleware(RequestGuard, bound_to=host, allowed_hosts=settings.allowed_hosts)
+    guard = Middleware(
+        RequestGuard,
+        bound_to=host,
+        allowed_hosts=settings.allowed_hosts,
+        max_body_bytes=max_body_bytes(settings),
+    )
     try:
         result = demo.launch(
             server_name=host,

@@ -13,7 +13,12 @@ browser:
   requests, so a request that changes state and carries an Origin from another host is refused.
   Clients that are not browsers (gradio_client, curl) send no Origin and are not affected.
 
-Refusals are plain-text 403s that say why; nothing reaches Gradio.
+A third check is size. A request body bigger than any valid question with its history could
+be (`max_body_bytes`; uploads excepted, Gradio caps them at `max_upload_bytes`) is refused with
+a 413 from its Content-Length header, before a byte of it is read: a 32 MB history message
+used to cost every user 17 s.
+
+Refusals are plain-text 403s and 413s that say why; nothing reaches Gradio.
 """
 
 from __future__ import annotations
@@ -43,8 +48,16 @@ def is_loopback(host: str) -> bool:
 class RequestGuard:
     """ASGI middleware: refuse requests whose Host or Origin the app does not serve."""
 
-    def __init__(self, app, *, bound_to: str, allowed_hosts: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        app,
+        *,
+        bound_to: str,
+        allowed_hosts: Iterable[str] = (),
+        max_body_bytes: int | None = None,
+    ) -> None:
         self.app = app
+        self.max_body_bytes = max_body_bytes
         allowed = {hostname(h) for h in allowed_hosts if h.strip()}
         if is_loopback(bound_to):
             allowed |= LOOPBACK_NAMES
@@ -57,14 +70,31 @@ class RequestGuard:
         name = hostname(host)
         return bool(name) and (self.any_host or name in self.allowed or name.startswith("127."))
 
+    def _too_big(self, scope, headers: dict[str, str]) -> bool:
+        if self.max_body_bytes is None or scope["type"] != "http":
+            return False
+        if scope.get("path", "").rstrip("/").endswith("/upload"):
+            return False
+        try:
+            return int(headers.get("content-length", "0")) > self.max_body_bytes
+        except ValueError:
+            return False
+
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         host = headers.get("host", "")
-        reason = ""
-        if not self.host_allowed(host):
+        reason, status = "", 403
+        if self._too_big(scope, headers):
+            reason, status = (
+                f"The request is {int(headers['content-length']):,} bytes; questions with their "
+                f"conversation are at most {self.max_body_bytes:,}. Send a shorter question or "
+                "start a new conversation.",
+                413,
+            )
+        elif not self.host_allowed(host):
             reason = (
                 f"Host {host!r} is not served here. Open the app at the address it listens on, "
                 "or add the name to QA_BOT_ALLOWED_HOSTS."
@@ -83,7 +113,7 @@ class RequestGuard:
         await send(
             {
                 "type": "http.response.start",
-                "status": 403,
+                "status": status,
                 "headers": [
                     (b"content-type", b"text/plain; charset=utf-8"),
                     (b"content-length", str(len(body)).encode()),
