@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
+from qa_bot.errors import CorpusError
 from qa_bot.normalise import normalise
 from qa_bot.tokens import count_tokens, encode
 from qa_bot.types import Chunk, Document
@@ -149,13 +150,19 @@ def _long_sentence_splitter(max_tokens: int):
 
 @lru_cache(maxsize=1)
 def _punkt():
+    import importlib.util
     import os
 
-    import llama_index.core as li_core
     import nltk
     from nltk.tokenize.punkt import PunktTokenizer
 
-    shipped = os.path.join(os.path.dirname(li_core.__file__), "_static", "nltk_cache")
+    # llama-index ships Punkt's English data; find its folder without importing
+    # llama_index.core, which costs about 2 s and nothing here needs.
+    spec = importlib.util.find_spec("llama_index.core")
+    if spec is None or not spec.submodule_search_locations:
+        raise CorpusError("llama-index-core is not installed. Reinstall qa-bot: pip install -e .")
+    package = next(iter(spec.submodule_search_locations))
+    shipped = os.path.join(package, "_static", "nltk_cache")
     if shipped not in nltk.data.path:
         nltk.data.path.insert(0, shipped)
     return PunktTokenizer("english")
