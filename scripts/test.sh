@@ -23,7 +23,8 @@ if [ "$(uname -m)" = x86_64 ]; then
   export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
 fi
 # torch is pinned to 2.13.0 in pyproject.toml; pip takes the CPU build.
-.venv/bin/python -m pip install --quiet -e '.[llm,test]'
+# [train] too: a test runs the reader's training script for a few steps (datasets, accelerate).
+.venv/bin/python -m pip install --quiet -e '.[llm,test,train]'
 # pip reuses a cached llama-cpp-python wheel whatever CMAKE_ARGS says; if a natively built
 # one crashes here, drop it from the cache and build it once more.
 if ! .venv/bin/python scripts/check_llama.py >/dev/null 2>&1; then
