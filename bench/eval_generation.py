@@ -114,7 +114,12 @@ def main() -> int:
             )
             rows[name]["seconds"] += time.perf_counter() - started
             result = judge(case, answer)
-            _score(rows[name], result, invented(answer.text, [s.text for s in answer.sources]))
+            # A decline ("I can only answer questions about the article '<title>'...") names
+            # the article and asserts nothing from it: not an invention.
+            made_up = (
+                [] if answer.abstained else invented(answer.text, [s.text for s in answer.sources])
+            )
+            _score(rows[name], result, made_up)
             record[name], record[f"{name}_correct"] = answer.text, result.correct
             if name == "checked":
                 shown += answer.backend == args.llm
