@@ -30,6 +30,7 @@ def test_readme_run_command_starts_the_app():
 
 def test_no_unfilled_placeholders():
     assert "<!--" not in README
+    assert not re.search(r"\bTBD\b|\bTODO\b|⟨", README)
 
 
 @pytest.mark.slow

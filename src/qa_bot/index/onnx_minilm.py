@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,9 @@ class OnnxEmbedder(Embedder):
                 ).last_hidden_state
 
         ids = torch.tensor([[101, 2054, 102]])
-        with torch.no_grad():
+        # The tracer's warnings are about its own graph, not anything a user can act on.
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             torch.onnx.export(
                 Encoder().eval(),
                 (ids, torch.ones_like(ids), torch.zeros_like(ids)),
