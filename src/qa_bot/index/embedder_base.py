@@ -96,3 +96,25 @@ def offline_huggingface() -> None:
 def unit_rows(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return matrix / np.maximum(norms, 1e-12)
+
+
+def word_vectors(
+    text: str, tokens: np.ndarray, offsets: Sequence[tuple[int, int]], sentence: np.ndarray
+) -> WordVectors:
+    """A text's unit sentence vector and one unit vector per word: the mean of the token
+    vectors whose character `offsets` overlap the word (special tokens have empty offsets)."""
+    from qa_bot.lexicon import word_spans
+
+    words, rows_of_words = [], []
+    for word, start, end in word_spans(text):
+        rows = [i for i, (a, b) in enumerate(offsets) if b > a and a < end and b > start]
+        if rows:
+            words.append(word)
+            rows_of_words.append(tokens[rows].mean(axis=0))
+    matrix = (
+        unit_rows(np.array(rows_of_words, dtype=np.float32))
+        if rows_of_words
+        else np.zeros((0, tokens.shape[-1]), np.float32)
+    )
+    unit = (sentence / max(float(np.linalg.norm(sentence)), 1e-12)).astype(np.float32)
+    return WordVectors(unit, tuple(words), matrix)

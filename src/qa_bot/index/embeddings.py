@@ -20,7 +20,12 @@ from typing import Any
 import numpy as np
 
 from qa_bot.errors import ModelError, UnknownBackendError
-from qa_bot.index.embedder_base import Embedder, WordVectors, offline_huggingface, unit_rows
+from qa_bot.index.embedder_base import (
+    Embedder,
+    WordVectors,
+    offline_huggingface,
+    word_vectors,
+)
 from qa_bot.normalise import normalise
 
 EMBEDDERS = ("minilm", "minilm-torch", "hashing", "<path to a sentence-transformers folder>")
@@ -75,13 +80,10 @@ class SentenceTransformerEmbedder(Embedder):
         return len(self.model.tokenizer(normalise(text))["input_ids"])
 
     def _embed_words(self, texts: Sequence[str]) -> list[WordVectors]:
-        from qa_bot.lexicon import word_spans
-
         with _few_threads(len(texts)):
             outputs = self._encode_words(texts)
         return [
-            self._word_vectors(text, output, word_spans)
-            for text, output in zip(texts, outputs, strict=True)
+            self._word_vectors(text, output) for text, output in zip(texts, outputs, strict=True)
         ]
 
     def _encode_words(self, texts: Sequence[str]):
@@ -93,7 +95,7 @@ class SentenceTransformerEmbedder(Embedder):
             show_progress_bar=False,
         )
 
-    def _word_vectors(self, text: str, output: dict, word_spans) -> WordVectors:
+    def _word_vectors(self, text: str, output: dict) -> WordVectors:
         tokens = output["token_embeddings"].float().numpy()
         sentence = output["sentence_embedding"].float().numpy()
         offsets = self.model.tokenizer(
@@ -102,18 +104,7 @@ class SentenceTransformerEmbedder(Embedder):
             truncation=True,
             max_length=self.model.max_seq_length,
         )["offset_mapping"][: len(tokens)]
-        words, vectors = [], []
-        for word, start, end in word_spans(text):
-            rows = [i for i, (a, b) in enumerate(offsets) if b > a and a < end and b > start]
-            if rows:
-                words.append(word)
-                vectors.append(tokens[rows].mean(axis=0))
-        matrix = (
-            unit_rows(np.array(vectors, dtype=np.float32))
-            if vectors
-            else np.zeros((0, self.dim), np.float32)
-        )
-        return WordVectors(sentence / max(np.linalg.norm(sentence), 1e-12), tuple(words), matrix)
+        return word_vectors(text, tokens, offsets, sentence)
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         with _few_threads(len(texts)):

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from qa_bot.errors import ModelError
-from qa_bot.index.embedder_base import Embedder, WordVectors, unit_rows
+from qa_bot.index.embedder_base import Embedder, WordVectors, unit_rows, word_vectors
 from qa_bot.private_files import make_private_dir
 
 log = logging.getLogger("qa_bot.index.onnx_minilm")
@@ -214,25 +214,9 @@ class OnnxEmbedder(Embedder):
         return unit_rows(pooled)
 
     def _embed_words(self, texts: Sequence[str]) -> list[WordVectors]:
-        from qa_bot.lexicon import word_spans
-
         tokens, encodings = self._forward(texts)
         results = []
         for text, vectors, encoding in zip(texts, tokens, encodings, strict=True):
-            assert vectors is not None
-            sentence = vectors.mean(axis=0)
-            offsets = encoding.offsets
-            words, rows_of_words = [], []
-            for word, start, end in word_spans(text):
-                rows = [i for i, (a, b) in enumerate(offsets) if b > a and a < end and b > start]
-                if rows:
-                    words.append(word)
-                    rows_of_words.append(vectors[rows].mean(axis=0))
-            matrix = (
-                unit_rows(np.array(rows_of_words, dtype=np.float32))
-                if rows_of_words
-                else np.zeros((0, self.dim), np.float32)
-            )
-            unit = (sentence / max(float(np.linalg.norm(sentence)), 1e-12)).astype(np.float32)
-            results.append(WordVectors(unit, tuple(words), matrix))
+            assert vectors is not None  # _forward fills every row
+            results.append(word_vectors(text, vectors, encoding.offsets, vectors.mean(axis=0)))
         return results

@@ -23,7 +23,6 @@ the gate's two thresholds are fitted on the dev split only, by
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -39,21 +38,13 @@ from qa_bot.answering.answerers.features import (
     span_features,
     vector,
 )
+from qa_bot.answering.answerers.reading import ELABORATES, OPENS_WITH_REFERENCE
 from qa_bot.answering.followup import ResolvedQuestion
 from qa_bot.answering.retrieve import Candidate, ChunkTable
 from qa_bot.index.embeddings import Embedder
 from qa_bot.types import Answer, Chunk
 
 WEIGHTS_FILE = Path(__file__).with_name("extractive_weights.json")
-
-_OPENS_WITH_REFERENCE = re.compile(
-    r"^\W*(he|she|they|it|this|these|those|his|her|their|its)\b", re.IGNORECASE
-)
-_ELABORATES = re.compile(
-    r"^\W*(these|this|they|those|such|among them)\b[^.]{0,40}?\b"
-    r"(include[sd]?|including|comprise[sd]?|are|were|cover(s|ed)?|involve[sd]?)\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -260,10 +251,10 @@ class ExtractiveAnswerer(Answerer):
 def _span_variants(chunk: Chunk, table: ChunkTable) -> list[list[Chunk]]:
     chunks = [chunk]
     before = table.neighbour(chunk, -1)
-    if before is not None and _OPENS_WITH_REFERENCE.match(chunk.text):
+    if before is not None and OPENS_WITH_REFERENCE.match(chunk.text):
         chunks.insert(0, before)
     variants = [chunks]
     after = table.neighbour(chunk, +1)
-    if after is not None and _ELABORATES.match(after.text):
+    if after is not None and ELABORATES.match(after.text):
         variants.append([*chunks, after])
     return variants

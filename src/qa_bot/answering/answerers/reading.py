@@ -46,10 +46,10 @@ from qa_bot.types import Answer, Chunk, Source
 PARAMS_FILE = Path(__file__).with_name("reading_params.json")
 SUMMARY_MIN_WORDS = 5
 
-_OPENS_WITH_REFERENCE = re.compile(
+OPENS_WITH_REFERENCE = re.compile(
     r"^\W*(he|she|they|it|this|these|those|his|her|their|its)\b", re.IGNORECASE
 )
-_ELABORATES = re.compile(
+ELABORATES = re.compile(
     r"^\W*(these|this|they|those|such|among them)\b[^.]{0,40}?\b"
     r"(include[sd]?|including|comprise[sd]?|are|were|cover(s|ed)?|involve[sd]?)\b",
     re.IGNORECASE,
@@ -240,10 +240,10 @@ def with_context(chunk: Chunk, table: ChunkTable) -> list[Chunk]:
     after when that one elaborates ("These included ...")."""
     chunks = [chunk]
     before = table.neighbour(chunk, -1)
-    if before is not None and _OPENS_WITH_REFERENCE.match(chunk.text):
+    if before is not None and OPENS_WITH_REFERENCE.match(chunk.text):
         chunks.insert(0, before)
     after = table.neighbour(chunk, +1)
-    if after is not None and _ELABORATES.match(after.text):
+    if after is not None and ELABORATES.match(after.text):
         chunks.append(after)
     return chunks
 
