@@ -85,33 +85,9 @@ def cold_ask(data: Path, runs: int) -> tuple[float, float]:
 
 
 def app_to_first_answer(data: Path) -> float:
-    from gradio_client import Client
+    from support.servers import seconds_to_first_answer
 
-    from support.servers import free_port, stop_process
-
-    port = free_port()
-    env = {**env_for(data), "QA_BOT_PORT": str(port)}
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py")],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = started + 180
-        while time.perf_counter() < deadline:
-            try:
-                Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
-                    QUESTION, api_name="/ask"
-                )
-                return time.perf_counter() - started
-            except Exception:
-                time.sleep(0.2)
-        raise TimeoutError("the app did not answer within 180 s")
-    finally:
-        stop_process(process)
+    return seconds_to_first_answer(env_for(data), QUESTION)
 
 
 def app_start(data: Path, runs: int) -> tuple[float, float]:
@@ -157,6 +133,24 @@ def indexing(count: int) -> tuple[float, float, int, int]:
         return ours, theirs, report.chunks_total, built.collection.count()
 
 
+def retrieval_figures(retrieve, questions, with_evidence, rounds: int, before_each=None):
+    """(p50 ms over `rounds` passes, evidence recall, mean characters returned) of
+    `retrieve(question) -> texts`; `before_each` runs untimed before every question."""
+    latency = []
+    for _ in range(rounds):
+        for q in questions:
+            if before_each is not None:
+                before_each()
+            started = time.perf_counter()
+            retrieve(q)
+            latency.append((time.perf_counter() - started) * 1000)
+    return (
+        percentile(latency, 50),
+        sum(covered(c.evidence, retrieve(c.question)) for c in with_evidence) / len(with_evidence),
+        statistics.mean(sum(map(len, retrieve(c.question))) for c in with_evidence),
+    )
+
+
 def retrieval_and_answers(rounds: int) -> dict:
     from qa_bot.eval.baseline import LlamaIndexBaseline
     from qa_bot.ingest.corpus import load_corpus
@@ -173,17 +167,8 @@ def retrieval_and_answers(rounds: int) -> dict:
         def ours(q):
             return [c.chunk.text for c in retriever.retrieve(q, 5)]
 
-        latency = []
-        for _ in range(rounds):
-            for q in questions:
-                engine.embedder.clear_cache()
-                started = time.perf_counter()
-                ours(q)
-                latency.append((time.perf_counter() - started) * 1000)
-        out["ours"] = (
-            percentile(latency, 50),
-            sum(covered(c.evidence, ours(c.question)) for c in with_evidence) / len(with_evidence),
-            statistics.mean(sum(map(len, ours(c.question))) for c in with_evidence),
+        out["ours"] = retrieval_figures(
+            ours, questions, with_evidence, rounds, before_each=engine.embedder.clear_cache
         )
         answers, retrievals = [], []
         for q in questions:  # each asked once, as a running app sees new questions
@@ -205,17 +190,7 @@ def retrieval_and_answers(rounds: int) -> dict:
 
     for q in questions:
         theirs(q)  # warm up
-    latency = []
-    for _ in range(rounds):
-        for q in questions:
-            started = time.perf_counter()
-            theirs(q)
-            latency.append((time.perf_counter() - started) * 1000)
-    out["theirs"] = (
-        percentile(latency, 50),
-        sum(covered(c.evidence, theirs(c.question)) for c in with_evidence) / len(with_evidence),
-        statistics.mean(sum(map(len, theirs(c.question))) for c in with_evidence),
-    )
+    out["theirs"] = retrieval_figures(theirs, questions, with_evidence, rounds)
     baseline.close()
     return out
 

@@ -26,37 +26,10 @@ QUESTION = "Where was the summit held?"
 
 
 def app_seconds(data: Path, embedder: str) -> float:
-    from gradio_client import Client
+    from support.servers import seconds_to_first_answer
 
-    from support.servers import free_port, stop_process
-
-    port = free_port()
-    env = {
-        **os.environ,
-        "QA_BOT_DATA_DIR": str(data),
-        "QA_BOT_EMBEDDER": embedder,
-        "QA_BOT_PORT": str(port),
-    }
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"app.py exited with {process.returncode}")
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-                client.predict(QUESTION, api_name="/ask")
-                return time.perf_counter() - started
-            except Exception:  # not up yet
-                time.sleep(0.1)
-    finally:
-        stop_process(process, timeout=30)
+    env = {**os.environ, "QA_BOT_DATA_DIR": str(data), "QA_BOT_EMBEDDER": embedder}
+    return seconds_to_first_answer(env, QUESTION)
 
 
 def cli_seconds(data: Path, embedder: str) -> float:

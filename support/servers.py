@@ -139,3 +139,33 @@ def running_app(
         _,
     ):
         yield url
+
+
+def seconds_to_first_answer(env: dict[str, str], question: str, *, timeout: float = 180.0) -> float:
+    """Start ``python app.py`` with `env` on a free port and time it until the page answers
+    `question` through gradio_client (the user's "first answer"); then stop it."""
+    from gradio_client import Client
+
+    port = free_port()
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=ROOT,
+        env={**env, "QA_BOT_PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while time.perf_counter() < started + timeout:
+            if process.poll() is not None:
+                raise RuntimeError(f"app.py exited with {process.returncode}")
+            try:
+                Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
+                    question, api_name="/ask"
+                )
+                return time.perf_counter() - started
+            except Exception:  # not up yet
+                time.sleep(0.1)
+        raise TimeoutError(f"the app did not answer within {timeout:.0f} s")
+    finally:
+        stop_process(process, timeout=30)
