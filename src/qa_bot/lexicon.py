@@ -85,3 +85,19 @@ def content_stems(text: str) -> list[str]:
 
 def stems(text: str) -> set[str]:
     return {stem(w) for w in words(text)}
+
+
+@lru_cache(maxsize=65536)
+def one_edit_apart(a: str, b: str, *, swaps: bool = False) -> bool:
+    """True when one inserted, deleted or replaced letter turns `a` into `b` (with `swaps`,
+    also one swap of neighbouring letters: "waht"/"what"). Equal words are not apart."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        swapped = (
+            swaps and len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]]
+        )
+        return len(diffs) == 1 or swapped
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))

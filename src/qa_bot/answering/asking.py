@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from qa_bot.lexicon import STOPWORDS
+from qa_bot.lexicon import STOPWORDS, one_edit_apart
 
 _PIECES = re.compile(r"[^\n.!?]*[.!?]*")
 _ROLE_PREFIX = re.compile(r"^\W*(user|assistant|system|human|ai|bot)\s*:", re.IGNORECASE)
@@ -92,15 +92,6 @@ def fix_wh_typo(q: str) -> str:
     if len(first) < 3 or lowered in _WH_WORDS or lowered in STOPWORDS:
         return q
     for wh in _WH_WORDS:
-        if _one_edit_apart(lowered, wh):
+        if one_edit_apart(lowered, wh):
             return f"{wh}{space}{rest}"
     return q
-
-
-def _one_edit_apart(a: str, b: str) -> bool:
-    if abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) == len(b):
-        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
-    short, long = sorted((a, b), key=len)
-    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))

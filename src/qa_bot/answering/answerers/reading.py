@@ -28,8 +28,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +38,7 @@ from qa_bot.answering.answerers import Answerer, abstention_text, source_for
 from qa_bot.answering.asking import looks_like_an_order
 from qa_bot.answering.followup import ResolvedQuestion
 from qa_bot.answering.retrieve import Candidate, ChunkTable
-from qa_bot.lexicon import content_stems, words
+from qa_bot.lexicon import content_stems, one_edit_apart, words
 from qa_bot.reader import Reader, load_reader, pair_text
 from qa_bot.types import Answer, Chunk, Source
 
@@ -180,9 +179,9 @@ class ReadingAnswerer(Answerer):
             chunks = summary_sentences(candidates, table, self.params.summary_sentences)
             return _quoting(base, [(c, 1.0) for c in chunks], table)
         if reading.declined:
-            return _replace(base, text=decline_text(table))
+            return replace(base, text=decline_text(table))
         if not reading.chosen:
-            return _replace(base, text=abstention_text(table))
+            return replace(base, text=abstention_text(table))
         quoted: list[tuple[Chunk, float]] = []
         for scored in reading.chosen:
             for chunk in with_context(scored.candidate.chunk, table):
@@ -205,13 +204,7 @@ def _passages(
 def _quoting(base: Answer, quoted: list[tuple[Chunk, float]], table: ChunkTable) -> Answer:
     sources = tuple(source_for(chunk, p, table) for chunk, p in quoted)
     text = " ".join(f"{c.text.strip()} [{n}]" for n, (c, _) in enumerate(quoted, start=1))
-    return _replace(base, text=text, sources=sources, abstained=False)
-
-
-def _replace(answer: Answer, **changes) -> Answer:
-    from dataclasses import replace
-
-    return replace(answer, **changes)
+    return replace(base, text=text, sources=sources, abstained=False)
 
 
 def is_headline(chunk: Chunk, table: ChunkTable) -> bool:
@@ -256,13 +249,12 @@ def summary_sentences(candidates: Sequence[Candidate], table: ChunkTable, n: int
     sentence vectors: close to the article's mean vector, unlike what was already picked.
     """
     doc_id = candidates[0].chunk.doc_id
-    title = table.title(doc_id).strip().casefold()
     # Not the headline, and not fragments ("PWNED.", "Tags"): a summary is made of statements.
     body = [
         c
         for c in table.chunks
         if c.doc_id == doc_id
-        and c.text.strip().casefold() != title
+        and not is_headline(c, table)
         and len(c.text.split()) >= SUMMARY_MIN_WORDS
     ]
     if not body:
@@ -320,18 +312,7 @@ def _mentions_the_corpus(question: ResolvedQuestion, table: ChunkTable) -> bool:
     return False
 
 
-@lru_cache(maxsize=4096)
-def _one_edit(a: str, b: str) -> bool:
-    if abs(len(a) - len(b)) > 1 or a == b:
-        return a == b
-    if len(a) == len(b):
-        diffs = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
-        return len(diffs) == 1 or (
-            len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]]
-        )
-    short, long = sorted((a, b), key=len)
-    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
-
-
 def _near_word(stem: str, table: ChunkTable) -> bool:
-    return any(_one_edit(stem, word) for word in table.similar_words(stem))
+    return any(
+        word == stem or one_edit_apart(stem, word, swaps=True) for word in table.similar_words(stem)
+    )
