@@ -178,3 +178,83 @@ def test_a_pdf_link_is_fetched_as_a_pdf(server, tmp_path):
     server.routes["/files/report"] = Route(pdf.read_bytes(), content_type="application/pdf")
     page = fetch_article(f"{server.base}/files/report", allowed())
     assert (page.suffix, page.filename) == (".pdf", "127.0.0.1-report.pdf")
+
+
+# --- https: the pinned address, with the certificate checked against the name -----------
+
+
+def _tls_server(tmp_path, name: str):
+    """An HTTPS server on loopback whose certificate names `name`, and a client context
+    that trusts that certificate (and nothing else)."""
+    import datetime
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    body = news_page().encode("utf-8")
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert_file, key_file)
+    server.socket = server_context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client_context = ssl.create_default_context(cafile=str(cert_file))
+    return server, client_context
+
+
+@pytest.mark.parametrize("certificate_name, works", [("news.test", True), ("other.test", False)])
+def test_https_connects_to_the_checked_address_and_verifies_the_name(
+    tmp_path, certificate_name, works
+):
+    server, context = _tls_server(tmp_path, certificate_name)
+    try:
+        url = f"https://news.test:{server.server_address[1]}/story"
+        policy = allowed(resolver=lambda host, port: ["127.0.0.1"], verify=context)
+        if works:
+            assert PARAGRAPHS[0].encode() in fetch_article(url, policy).content
+        else:
+            with pytest.raises(LinkError, match="Could not fetch"):
+                fetch_article(url, policy)
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -234,9 +234,10 @@ def _page(url: str, response, policy: FetchPolicy, deadline: float) -> FetchedPa
             raise LinkError(_too_slow(url, policy))
     content = bytes(body)
     if suffix == ".html" and charset:
-        from qa_bot.ingest.html_reader import decode_html
+        from qa_bot.ingest.html_reader import decode_html, html_codec
 
-        content = b"\xef\xbb\xbf" + decode_html(content, declared=charset).encode("utf-8")
+        if html_codec(charset) not in ("", "utf-8"):
+            content = b"\xef\xbb\xbf" + decode_html(content, declared=charset).encode("utf-8")
     return FetchedPage(url=url, content=content, suffix=suffix, filename=_filename(url, suffix))
 
 

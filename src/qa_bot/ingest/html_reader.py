@@ -97,7 +97,7 @@ def decode_html(raw: bytes, *, declared: str = "") -> str:
     head = raw[:4096]
     meta = _META_CHARSET.search(head)
     for label in (declared, meta.group(1).decode("ascii") if meta else ""):
-        encoding = _known(label)
+        encoding = html_codec(label)
         if encoding:
             return raw.decode(encoding, errors="replace")
     try:
@@ -112,7 +112,7 @@ def decode_html(raw: bytes, *, declared: str = "") -> str:
     return raw.decode(guesses[0].encoding if guesses else "cp1252", errors="replace")
 
 
-def _known(label: str) -> str:
+def html_codec(label: str) -> str:
     """A Python codec for an HTML charset label, or ''. Like browsers, read "latin-1"
     and "iso-8859-1" as windows-1252 (its superset that pages mean), and UTF-16 labels in
     an ASCII-compatible page as UTF-8."""
