@@ -207,3 +207,33 @@ def zip_bomb_docx(path: Path, unpacked_bytes: int = 60_000_000) -> Path:
                 member.write(block)
     path.write_bytes(buffer.getvalue())
     return path
+
+
+def pdf_bomb(path: Path, unpacked_bytes: int) -> Path:
+    """A one-page PDF whose content stream inflates to `unpacked_bytes` of zeros."""
+    import zlib
+
+    packer = zlib.compressobj(9)
+    block = b"\0" * 10_000_000
+    packed = b"".join(packer.compress(block) for _ in range(unpacked_bytes // len(block)))
+    packed += packer.flush()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    path.write_bytes(bytes(out))
+    return path

@@ -15,6 +15,7 @@ from .ingest_files import (
     TITLE,
     navigation_page,
     news_page,
+    pdf_bomb,
     write_docx,
     write_pdf,
     write_scanned_pdf,
@@ -133,6 +134,23 @@ def test_a_corrupt_pdf_is_refused_clearly(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(CorpusError, match="broken.pdf' is not a readable PDF"):
         load_document(path)
+
+
+def test_a_pdf_bomb_is_refused_without_costing_the_server(tmp_path, monkeypatch):
+    """The parse runs in a capped child process: past its memory the file is refused,
+    and this process never holds the inflated bytes."""
+    import resource
+
+    from qa_bot.ingest import pdf_reader
+
+    monkeypatch.setattr(pdf_reader, "WORKER_MEMORY_BYTES", 400_000_000)
+    path = pdf_bomb(tmp_path / "bomb.pdf", unpacked_bytes=600_000_000)
+    assert path.stat().st_size < 1_000_000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(CorpusError, match="bomb.pdf' needs more memory or time .*PDF bomb"):
+        load_document(path)
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kb < 50_000
 
 
 def test_a_truncated_pdf_is_refused_clearly(tmp_path):

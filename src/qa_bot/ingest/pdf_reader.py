@@ -14,6 +14,12 @@ Cleaned the way a reader would not notice:
 - ligature glyphs (the single character "ﬁ") become plain letters.
 
 `page_starts` records where each page's text begins, so a citation can name its page.
+
+The parsing runs in a child process with a memory and CPU cap (`python -m
+qa_bot.ingest.pdf_reader`, the PDF on stdin, the boxes as JSON on stdout): pdfminer inflates
+compressed streams with no size limit, so a 1 MB PDF can unpack to gigabytes (a PDF bomb),
+and a crafted page can take minutes. A file past either cap is refused with a message; the
+server's own memory and time are never at stake.
 Not handled: scanned pages (no text layer: a clear error, OCR is not supported), and
 the rare PDF whose fonts have no character map.
 """
@@ -29,6 +35,9 @@ from qa_bot.errors import CorpusError
 from qa_bot.ingest.extracted import Extracted
 
 MAX_PAGES = 500
+WORKER_MEMORY_BYTES = 1_500_000_000  # address space of the parsing process
+WORKER_CPU_SECONDS = 60
+_OUT_OF_MEMORY = 3  # the worker's exit status when the memory cap stops it
 MARGIN = 0.12  # top and bottom share of the page where headers and footers sit
 _LIGATURES = str.maketrans(
     {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"}
@@ -68,6 +77,73 @@ def read_pdf(raw: bytes, *, name: str) -> Extracted:
 
 
 def _layout(raw: bytes, *, name: str) -> tuple[dict[str, str], list[list[_Box]]]:
+    """Parse in a capped child process (see the module docstring)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    package_root = str(Path(__file__).resolve().parents[2])  # so the child finds qa_bot
+    path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+    limits = [str(WORKER_MEMORY_BYTES), str(WORKER_CPU_SECONDS)]
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "qa_bot.ingest.pdf_reader", *limits],
+            input=raw,
+            capture_output=True,
+            timeout=WORKER_CPU_SECONDS * 2,
+            env={**os.environ, "PYTHONPATH": path},
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise CorpusError(_too_costly(name)) from exc
+    if done.returncode == _OUT_OF_MEMORY or done.returncode < 0:  # a cap, or a signal
+        raise CorpusError(_too_costly(name))
+    if done.returncode != 0:
+        last = (done.stderr.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
+        raise CorpusError(f"The PDF reader could not run for '{name}' ({last}). Reinstall qa-bot.")
+    reply = json.loads(done.stdout)
+    if "error" in reply:
+        raise CorpusError(reply["error"].replace("{name}", name))
+    pages = [[_Box(*box) for box in boxes] for boxes in reply["pages"]]
+    return reply["info"], pages
+
+
+def _too_costly(name: str) -> str:
+    return (
+        f"'{name}' needs more memory or time to read than an article can (over "
+        f"{WORKER_MEMORY_BYTES // 1_000_000:,} MB or {WORKER_CPU_SECONDS} s): it may be a "
+        "PDF bomb. It was not indexed; if it is a real article, print it to a new PDF or "
+        "copy its text into a .txt file."
+    )
+
+
+def _worker() -> None:
+    """The child process: the PDF on stdin, {"info", "pages"} or {"error"} on stdout."""
+    import json
+    import resource
+    import sys
+
+    # The caps apply to this process only, set before a byte of the PDF is read.
+    memory, cpu = (int(value) for value in sys.argv[1:3])
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    raw = sys.stdin.buffer.read()
+    try:
+        info, pages = _parse(raw, name="{name}")
+        reply: dict = {
+            "info": info,
+            "pages": [[(b.text, b.top, b.bottom) for b in p] for p in pages],
+        }
+    except CorpusError as exc:
+        reply = {"error": str(exc)}
+    except MemoryError:
+        sys.exit(_OUT_OF_MEMORY)
+    sys.stdout.write(json.dumps(reply))
+
+
+def _parse(raw: bytes, *, name: str) -> tuple[dict[str, str], list[list[_Box]]]:
     from pdfminer.converter import PDFPageAggregator
     from pdfminer.layout import LAParams, LTTextContainer
     from pdfminer.pdfdocument import PDFDocument, PDFPasswordIncorrect
@@ -99,7 +175,7 @@ def _layout(raw: bytes, *, name: str) -> tuple[dict[str, str], list[list[_Box]]]
                         top = 1 - float(element.y1) / height
                         boxes.append(_Box(text, top=top, bottom=1 - float(element.y0) / height))
             pages.append(boxes)
-    except CorpusError:
+    except (CorpusError, MemoryError):
         raise
     except PDFPasswordIncorrect as exc:
         raise CorpusError(
@@ -204,3 +280,7 @@ def _pdf_date(value: str) -> str:
         return ""
     year, month, day = match.group(1), match.group(2) or "01", match.group(3) or "01"
     return f"{year}-{month}-{day}"
+
+
+if __name__ == "__main__":
+    _worker()

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from qa_bot.engine import UPLOAD_PREFIX
 from qa_bot.errors import ConfigError, QaBotError, QuestionError, UnknownBackendError
+from qa_bot.ingest.formats import check_article_file
 from qa_bot.types import Answer
 
 if TYPE_CHECKING:
@@ -280,12 +281,10 @@ class ChatSession:
             return ""
         name = Path(path).name
         try:
-            size = os.path.getsize(path)
-            if size > self.settings.max_upload_bytes:
-                return error_html(
-                    f"'{name}' is {size:,} bytes; the limit is "
-                    f"{self.settings.max_upload_bytes:,} bytes. Upload a shorter article."
-                )
+            # The type and size check every upload route shares, before a byte is read.
+            check_article_file(
+                name, os.path.getsize(path), max_bytes=self.settings.max_upload_bytes
+            )
             wait = self._upload_slot()
             if wait:
                 return error_html(
