@@ -118,7 +118,7 @@ def fetch_article(url: str, policy: FetchPolicy | None = None) -> FetchedPage:
                     if response.status_code in _REDIRECTS and "location" in response.headers:
                         current = urljoin(current, response.headers["location"])
                         continue
-                    if response.status_code >= 400:
+                    if not 200 <= response.status_code < 300:
                         raise LinkError(
                             f"{url} answered {response.status_code} "
                             f"{response.reason_phrase or ''}".rstrip()
