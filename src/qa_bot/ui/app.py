@@ -133,6 +133,15 @@ def build_app(
                 type="filepath",
                 elem_id="qa-upload",
             )
+            with gr.Row():
+                link = gr.Textbox(
+                    label="Or add an article from a link (a web page, PDF or Word file)",
+                    placeholder="https://…",
+                    max_lines=1,
+                    elem_id="qa-url",
+                    scale=4,
+                )
+                fetch = gr.Button("Add from URL", elem_id="qa-add-url", scale=1)
             upload_status = gr.HTML(elem_id="qa-upload-status", js_on_load=None)
             with gr.Row():
                 removable = gr.Dropdown(
@@ -181,6 +190,17 @@ def build_app(
             concurrency_limit=1,
             api_visibility="private",
         ).then(session.articles_view, None, [articles, removable], api_visibility="private")
+        for trigger in (fetch.click, link.submit):
+            trigger(
+                session.link_notice, [link], upload_status, queue=False, api_visibility="private"
+            ).then(
+                lambda url: (session.add_url(url), ""),
+                [link],
+                [upload_status, link],
+                concurrency_id="index",
+                concurrency_limit=1,
+                api_visibility="private",
+            ).then(session.articles_view, None, [articles, removable], api_visibility="private")
         remove.click(
             session.remove,
             [removable],

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from qa_bot.engine import UPLOAD_PREFIX
 from qa_bot.errors import ConfigError, QaBotError, QuestionError, UnknownBackendError
+from qa_bot.ingest.formats import check_article_file
 from qa_bot.types import Answer
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ from qa_bot.ui.feedback import feedback_record, write_feedback
 from qa_bot.ui.render import (
     answer_html,
     articles_table,
+    byline_text,
     draft_html,
     error_html,
     sources_html,
@@ -138,10 +140,14 @@ class ChatSession:
 
     def sources(self, answer: Answer | None) -> str:
         try:
-            return sources_html(answer, self.engine.article_text)
+            return sources_html(answer, self.engine.article_text, self._byline)
         except Exception:
             log.exception("rendering the sources view failed")
             return error_html(UNEXPECTED)
+
+    def _byline(self, doc_id: str) -> str:
+        info = self.engine.article(doc_id)
+        return byline_text(info.date, info.author) if info is not None else ""
 
     def submit(
         self, question: str, turns: Turns, backend: str | None, top_k: int | None
@@ -275,12 +281,10 @@ class ChatSession:
             return ""
         name = Path(path).name
         try:
-            size = os.path.getsize(path)
-            if size > self.settings.max_upload_bytes:
-                return error_html(
-                    f"'{name}' is {size:,} bytes; the limit is "
-                    f"{self.settings.max_upload_bytes:,} bytes. Upload a shorter article."
-                )
+            # The type and size check every upload route shares, before a byte is read.
+            check_article_file(
+                name, os.path.getsize(path), max_bytes=self.settings.max_upload_bytes
+            )
             wait = self._upload_slot()
             if wait:
                 return error_html(
@@ -308,6 +312,39 @@ class ChatSession:
             )
         else:
             done = f"'{name}' is already indexed as {upload.doc_id!r}, unchanged."
+        return text_html(f"{done} Ask about it in the Chat tab.")
+
+    def link_notice(self, url: str | None) -> str:
+        return text_html(f"Fetching {url.strip()}…") if url and url.strip() else ""
+
+    def add_url(self, url: str | None) -> str:
+        """Fetch a link and index the article; returns a status message (escaped HTML).
+
+        It shares the uploads' rate limit: a link costs the server what an upload does.
+        """
+        url = (url or "").strip()
+        if not url:
+            return error_html("Paste the link of an article (https://…) first.")
+        try:
+            wait = self._upload_slot()
+            if wait:
+                return error_html(
+                    f"Too many uploads: at most {self.settings.uploads_per_minute} a minute "
+                    f"(QA_BOT_UPLOADS_PER_MINUTE). Try again in {wait} s."
+                )
+            upload = self.engine.add_url(url)
+        except QaBotError as exc:
+            return error_html(str(exc))
+        except Exception:
+            log.exception("adding the link %r failed", url)
+            return error_html(UNEXPECTED)
+        report = upload.report
+        title = self.engine.article(upload.doc_id)
+        name = f"'{title.title}'" if title is not None else url
+        if report.added or report.updated:
+            done = f"Added {name} as {upload.doc_id!r} ({report.chunks_embedded} passages indexed)."
+        else:
+            done = f"{name} is already indexed as {upload.doc_id!r}, unchanged."
         return text_html(f"{done} Ask about it in the Chat tab.")
 
     def _upload_slot(self) -> int:
