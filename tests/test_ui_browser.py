@@ -294,3 +294,89 @@ def test_markup_in_a_model_answer_renders_as_text(browser, tmp_path):
     finally:
         context.close()
         demo.close()
+
+
+# What each example button under the chat must answer, as a user sees it: a confident
+# answer (no "unsure" or "doesn't say" box) that holds the fact.
+EXAMPLE_ANSWERS = {
+    "Where was the summit held?": "Bishkek",
+    "Who will chair the next summit?": "Russia",
+    "Which country did not send a delegation?": "Armenia",
+    "What did Belarus say about the Oreshnik missile system?": "western direction",
+}
+
+
+def test_the_example_buttons_answer_right(browser, app):
+    from qa_bot.ui.app import BUNDLED_EXAMPLES
+
+    assert set(BUNDLED_EXAMPLES) == set(EXAMPLE_ANSWERS)
+    url, _ = app
+    context = browser.new_context(viewport={"width": 1400, "height": 950})
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_selector("#qa-question textarea")
+        for question, fact in EXAMPLE_ANSWERS.items():
+            # The examples show while the chat is empty; clicking one asks it.
+            page.locator("#qa-chat").get_by_role("button", name=question).click()
+            page.wait_for_function(
+                """() => { const rows = document.querySelectorAll('#qa-chat .bot-row');
+                           const last = rows[rows.length - 1];
+                           return last && !last.querySelector('.qa-draft'); }""",
+                timeout=60_000,
+            )
+            last = page.locator("#qa-chat .bot-row").last
+            assert fact in last.inner_text(), (question, last.inner_text())
+            assert last.locator(".qa-unsure, .qa-abstain").count() == 0, question
+            page.locator("#qa-chat").get_by_role("button", name="Clear", exact=True).click()
+            page.wait_for_function("() => !document.querySelector('#qa-chat .bot-row')")
+    finally:
+        context.close()
+
+
+def test_an_unsure_answer_looks_different_from_a_confident_one(browser, tmp_path):
+    """The reading answerer over a scripted reader: one question it is sure of, one it is not."""
+    from qa_bot.answering.answerers.reading import ReadingAnswerer, ReadingParams
+    from qa_bot.answering.calibration import Calibrator
+    from qa_bot.config import Settings
+    from qa_bot.engine import Engine
+    from qa_bot.ui.app import build_app, launch
+    from tests.fakes import ScriptedReader
+
+    def logit(question: str, candidate: str) -> float:
+        if "took place in Bishkek" in candidate and "held" in question:
+            return 5.0
+        return 0.0 if "Masadykov" in candidate and "chair" in question else -5.0
+
+    params = ReadingParams(
+        calibrator=Calibrator({"top_logit": 1.0}, 0.0), answer_at=0.7, unsure_at=0.3
+    )
+    answerer = ReadingAnswerer(reader=ScriptedReader(logit), params=params)
+    settings = Settings.load(data_dir=str(tmp_path / "data"), embedder="hashing")
+    demo = build_app(Engine(settings, answerer=answerer), settings)
+    port = free_port()
+    launch(demo, settings, port=port, prevent_thread_lock=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 950})
+    try:
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_selector("#qa-question textarea")
+        sure = ask(page, "Where was the summit held?")
+        confident = page.locator("#qa-chat .bot-row").last
+        assert "Bishkek" in sure and confident.locator(".qa-unsure, .qa-abstain").count() == 0
+        unsure = ask(page, "Who will chair the next summit?")
+        row = page.locator("#qa-chat .bot-row").last
+        assert unsure.startswith("Unsure") or "Unsure." in unsure
+        assert "may not answer this directly" in unsure and "Masadykov" in unsure
+        box = row.locator(".qa-unsure")
+        assert box.count() == 1
+        colour = box.evaluate("e => getComputedStyle(e).backgroundColor")
+        plain = confident.locator(".message, .bot-row").first.evaluate(
+            "e => getComputedStyle(e).backgroundColor"
+        )
+        assert colour != plain
+        assert page.locator("#qa-sources .qa-unsure").count() == 1  # the sources say so too
+        page.screenshot(path=str(SCREENSHOTS / "unsure.png"))
+    finally:
+        context.close()
+        demo.close()

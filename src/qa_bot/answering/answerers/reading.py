@@ -65,9 +65,12 @@ ELABORATES = re.compile(
     r"(include[sd]?|including|comprise[sd]?|are|were|cover(s|ed)?|involve[sd]?)\b",
     re.IGNORECASE,
 )
-# Where a question joins two asks: ", and what ...", " and when ...", "; who ...".
+# Where a question joins two asks: ", and what ...", " and when ...", "; who ...", ", and by
+# how much": a comma, semicolon or conjunction, then a question word. ("Where was ..." is one
+# ask: a question word alone does not start a new one.)
 _PARTS = re.compile(
-    r"(?:,\s*|\s+|;\s*)(?:and|but|also|plus)?\s*(?=(?:what|who|whom|whose|when|where|why|how|"
+    r"(?:\s*[,;]\s*(?:(?:and|but|also|plus)\s+)?|\s+(?:and|but|also|plus)\s+)"
+    r"(?=(?:(?:by|in|on|at|for|to|from|with|of)\s+)?(?:what|who|whom|whose|when|where|why|how|"
     r"which|is|are|was|were|did|does|do|has|have|will)\b)",
     re.IGNORECASE,
 )
@@ -194,8 +197,12 @@ class ReadingAnswerer(Answerer):
         )
         parts = question_parts(question.core)
         if parts:
-            depth = read[: params.part_depth]
-            pairs = [(part, texts[i]) for part in parts for i in range(len(depth))]
+            # Each part is read against the sentences the whole question ranked highest: a
+            # sentence that answers one part reads as relevant to the whole question too.
+            assert reading.whole is not None
+            depth = [s.candidate for s in reading.whole.scored[: params.part_depth]]
+            text_of = {c.chunk.chunk_id: t for c, t in zip(pool, texts, strict=False)}
+            pairs = [(part, text_of[c.chunk.chunk_id]) for part in parts for c in depth]
             part_logits = self.reader.pair_logits(pairs).reshape(len(parts), len(depth))
             reading.parts = [
                 self._judge(part, expected_type(part), typed, depth, list(row), table)
@@ -248,14 +255,7 @@ class ReadingAnswerer(Answerer):
                 self._add(reading, part.best)
         if reading.chosen:
             reading.status = ANSWERED
-            chosen = {s.candidate.chunk.chunk_id for s in reading.chosen}
-            reading.missing = [
-                p.asked
-                for p in reading.parts
-                if p.status == NOT_FOUND
-                and p.best is not None
-                and p.best.candidate.chunk.chunk_id not in chosen
-            ]
+            reading.missing = [p.asked for p in reading.parts if p.status == NOT_FOUND]
             return
         judged = [whole, *reading.parts]
         reading.status = UNSURE if any(j.status == UNSURE for j in judged) else NOT_FOUND
