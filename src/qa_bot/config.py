@@ -136,7 +136,22 @@ class Settings:
         "indexing costs about 10 ms of CPU per sentence.",
     )
     uploads_per_minute: int = _setting(
-        6, "QA_BOT_UPLOADS_PER_MINUTE", "Uploads the web UI indexes per minute, for everyone."
+        10,
+        "QA_BOT_UPLOADS_PER_MINUTE",
+        "Files the web UI's upload route (`/gradio_api/upload`) accepts per minute from one "
+        "client address; what is indexed is bounded by the sentence budgets.",
+    )
+    upload_sentences_per_minute: int = _setting(
+        600,
+        "QA_BOT_UPLOAD_SENTENCES_PER_MINUTE",
+        "Sentences of uploaded articles the web UI indexes per minute, for everyone: the "
+        "CPU budget of uploads (the default is under half of one core).",
+    )
+    session_upload_sentences_per_minute: int = _setting(
+        300,
+        "QA_BOT_SESSION_UPLOAD_SENTENCES_PER_MINUTE",
+        "Sentences of uploaded articles the web UI indexes per minute for one browser "
+        "session, so one user cannot spend everyone's budget.",
     )
     max_history_messages: int = _setting(
         40, "QA_BOT_MAX_HISTORY_MESSAGES", "Most conversation messages a question may carry."
@@ -150,6 +165,12 @@ class Settings:
         "",
         "QA_BOT_FEEDBACK_PATH",
         "JSONL file for like/dislike feedback. Default: `<data_dir>/feedback.jsonl`.",
+    )
+    feedback_max_bytes: int = _setting(
+        10_000_000,
+        "QA_BOT_FEEDBACK_MAX_BYTES",
+        "Largest size of the feedback file; past it, the file is renamed to `<name>.1` "
+        "(replacing the previous one) and a new one is started.",
     )
 
     # -- derived locations ---------------------------------------------------
