@@ -26,7 +26,7 @@ from qa_bot.config import Settings
 from qa_bot.engine import Engine
 from qa_bot.errors import QaBotError, ServeError
 from qa_bot.ingest.corpus import SUPPORTED_SUFFIXES
-from qa_bot.ui.guard import RequestGuard
+from qa_bot.ui.guard import BodyLimit, RequestGuard, UploadGate
 from qa_bot.ui.render import CSS, answer_payload
 from qa_bot.ui.session import MAX_TOP_K, UNEXPECTED, ChatSession
 
@@ -135,8 +135,10 @@ def build_app(
             )
             upload_status = gr.HTML(elem_id="qa-upload-status", js_on_load=None)
             with gr.Row():
+                # Filled when the page loads (`articles_view`): building the app must not
+                # open the index, which the first start builds (with its progress lines).
                 removable = gr.Dropdown(
-                    session.uploaded_ids(),
+                    [],
                     label="Uploaded article to remove",
                     elem_id="qa-remove-choice",
                     scale=3,
@@ -158,6 +160,10 @@ def build_app(
         def rate(history, evt: LikeData):
             return session.feedback(history, evt.index, evt.liked)
 
+        def index_upload(path, request: gr.Request):
+            # The browser session pays for its upload from its own budget (ui.budget).
+            return session.upload(path, session_id=request.session_hash or ""), None
+
         chatbot.example_select(ask_example, [turns, backend, top_k], chat_out, **answer_limit)
         chatbot.retry(session.retry, [turns, backend, top_k], chat_out, **answer_limit)
         chatbot.undo(session.undo, [turns], chat_out, api_visibility="private")
@@ -174,7 +180,7 @@ def build_app(
         upload.upload(
             session.indexing_notice, [upload], upload_status, queue=False, api_visibility="private"
         ).then(
-            lambda path: (session.upload(path), None),
+            index_upload,
             [upload],
             [upload_status, upload],
             concurrency_id="index",
@@ -239,6 +245,26 @@ def max_body_bytes(settings: Settings) -> int:
     return 6 * history + 1_000_000
 
 
+# Room for the multipart envelope around an uploaded file (headers, boundaries).
+UPLOAD_ENVELOPE_BYTES = 64 * 1024
+
+
+def guard_middleware(settings: Settings, host: str) -> list:
+    """The request pipeline in front of Gradio, outermost first (see `ui.guard`)."""
+    from starlette.middleware import Middleware
+
+    return [
+        Middleware(RequestGuard, bound_to=host, allowed_hosts=settings.allowed_hosts),
+        Middleware(
+            BodyLimit,
+            max_bytes=max_body_bytes(settings),
+            upload_max_bytes=settings.max_upload_bytes + UPLOAD_ENVELOPE_BYTES,
+        ),
+        # The allowed types are the article loader's: one list.
+        Middleware(UploadGate, suffixes=SUPPORTED_SUFFIXES, per_minute=settings.uploads_per_minute),
+    ]
+
+
 def launch(
     demo,
     settings: Settings,
@@ -259,14 +285,6 @@ def launch(
     # quiet: Gradio's banner suggests a public share link, which qa-bot never makes.
     launch_kwargs.setdefault("quiet", True)
     block = not launch_kwargs.pop("prevent_thread_lock", False)
-    from starlette.middleware import Middleware
-
-    guard = Middleware(
-        RequestGuard,
-        bound_to=host,
-        allowed_hosts=settings.allowed_hosts,
-        max_body_bytes=max_body_bytes(settings),
-    )
     try:
         result = demo.launch(
             server_name=host,
@@ -277,7 +295,7 @@ def launch(
             theme=theme(),
             css=CSS,
             enable_monitoring=False,  # /monitoring would need no login
-            app_kwargs={"middleware": [guard]},
+            app_kwargs={"middleware": guard_middleware(settings, host)},
             **launch_kwargs,
         )
     except OSError as exc:  # Gradio: "Cannot find empty port in range"
