@@ -68,6 +68,7 @@ def build_app(
     `settings` are the app's (host, queue size, upload limit); `engine` answers.
     """
     gr = _gradio()
+    from gradio import Request
     from gradio.events import LikeData, SelectData
 
     session = ChatSession(engine, settings)
@@ -160,7 +161,7 @@ def build_app(
         def rate(history, evt: LikeData):
             return session.feedback(history, evt.index, evt.liked)
 
-        def index_upload(path, request: gr.Request):
+        def index_upload(path, request: Request):
             # The browser session pays for its upload from its own budget (ui.budget).
             return session.upload(path, session_id=request.session_hash or ""), None
 
