@@ -27,6 +27,7 @@ from qa_bot.engine import Engine
 from qa_bot.errors import QaBotError, ServeError
 from qa_bot.ingest.corpus import SUPPORTED_SUFFIXES
 from qa_bot.ui.guard import BodyLimit, RequestGuard, UploadGate
+from qa_bot.ui.port import port_problem
 from qa_bot.ui.render import CSS, answer_payload
 from qa_bot.ui.session import MAX_TOP_K, UNEXPECTED, ChatSession
 
@@ -273,16 +274,25 @@ def launch(
     engine=None,
     host: str | None = None,
     port: int | None = None,
+    started: float | None = None,
     **launch_kwargs: Any,
 ):
-    """Serve `demo` on `host:port` (default: the settings' 127.0.0.1:7860), never shared."""
+    """Serve `demo` on `host:port` (default: the settings' 127.0.0.1:7860), never shared.
+
+    `started` (a `time.perf_counter()` value) is when the process started, for the
+    "serving" line's time since start.
+    """
     if launch_kwargs.pop("share", False):
         raise ValueError(
             "qa-bot never creates a public share link; serve it behind your own proxy."
         )
-    if engine is not None:
-        log.info("ready (loading took %.1f s)", warm_up(engine))
     host, port = host or settings.host, port or settings.port
+    # Before the models load: a taken port is said at once, not after seconds of loading.
+    problem = port_problem(host, port)
+    if problem:
+        raise ServeError(problem)
+    if engine is not None:
+        log.info("index and models loaded in %.1f s", warm_up(engine))
     # quiet: Gradio's banner suggests a public share link, which qa-bot never makes.
     launch_kwargs.setdefault("quiet", True)
     block = not launch_kwargs.pop("prevent_thread_lock", False)
@@ -313,7 +323,8 @@ def launch(
             "localhost to NO_PROXY; check that the loopback network interface is up."
         ) from exc
     # Printed only now that the server answers, so the line never lies.
-    print(f"qa-bot: serving on http://{host}:{port} (Ctrl+C to stop)", flush=True)
+    since = f", ready {time.perf_counter() - started:.1f} s after start" if started else ""
+    print(f"qa-bot: serving on http://{host}:{port}{since} (Ctrl+C to stop)", flush=True)
     if block:
         demo.block_thread()
     return result
