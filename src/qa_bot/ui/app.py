@@ -179,8 +179,15 @@ def build_app(
         chatbot.like(rate, [turns], [status, turns], api_visibility="private")
         # Say at once what is happening (an earlier error must not linger), then index in
         # the "index" queue, apart from the answers; the file box is emptied for the next one.
+        # Every event goes through the queue (none is queue=False): Gradio's direct route,
+        # /gradio_api/run/..., which such events use, is closed (ui.guard).
         upload.upload(
-            session.indexing_notice, [upload], upload_status, queue=False, api_visibility="private"
+            session.indexing_notice,
+            [upload],
+            upload_status,
+            concurrency_id="notice",
+            concurrency_limit=4,
+            api_visibility="private",
         ).then(
             index_upload,
             [upload],
