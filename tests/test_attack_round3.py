@@ -392,3 +392,28 @@ def test_bm25s_prints_no_debug_lines(engine, caplog):
     caplog.set_level(logging.DEBUG)
     engine.answer("Where was the summit held?")
     assert not [r for r in caplog.records if r.name == "bm25s"]
+
+
+@pytest.mark.slow
+def test_the_default_upload_budget_is_under_half_a_core(tmp_path, real_embedder):
+    """N8: measured, not assumed: the CPU an upload of news sentences costs to index
+    (chunking, MiniLM, Chroma, the table), times the default sentences a minute."""
+    from qa_bot.config import Settings
+    from qa_bot.ingest.chunking import chunk_document
+    from qa_bot.ingest.corpus import load_document
+
+    from .conftest import ARTICLE
+
+    settings = Settings.load(embedder="minilm", data_dir=str(tmp_path / "data"))
+    engine = Engine(settings, embedder=real_embedder)
+    engine.loaded()
+    sentences = [c.text for c in chunk_document(load_document(ARTICLE), max_tokens=160)][2:]
+    body = " ".join(f"{sentences[i % len(sentences)]} ({i})" for i in range(150))
+    started = time.process_time()  # every thread of this process: ONNX Runtime's too
+    report = engine.add_article("long-read.txt", f"A long read\n\n{body}".encode()).report
+    engine.loaded()
+    cpu_per_sentence = (time.process_time() - started) / report.chunks_embedded
+    cpu_per_minute = cpu_per_sentence * settings.upload_sentences_per_minute
+    print(f"{cpu_per_sentence * 1000:.1f} ms CPU per sentence: {cpu_per_minute:.1f} s a minute")
+    assert report.chunks_embedded >= 145
+    assert cpu_per_minute <= 30  # half of one core
