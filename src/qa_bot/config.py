@@ -133,7 +133,7 @@ class Settings:
         1500,
         "QA_BOT_MAX_ARTICLE_SENTENCES",
         "Most sentences an uploaded article may have (a long read has a few hundred); "
-        "indexing costs 9-13 ms of CPU per sentence.",
+        "indexing costs 9-15 ms of CPU per sentence.",
     )
     uploads_per_minute: int = _setting(
         10,
@@ -145,8 +145,8 @@ class Settings:
         1500,
         "QA_BOT_UPLOAD_SENTENCES_PER_MINUTE",
         "Sentences of uploaded articles the web UI indexes per minute, for everyone: the "
-        "CPU budget of uploads. Indexing costs 9-13 ms of CPU per news sentence, so the "
-        "default is at most a third of one core.",
+        "CPU budget of uploads. Indexing costs 9-15 ms of CPU per news sentence, so the "
+        "default is under 40 % of one core.",
     )
     session_upload_sentences_per_minute: int = _setting(
         750,
