@@ -202,10 +202,19 @@ def test_another_local_origin_can_neither_read_nor_write(app_url):
     assert status == 403 and "Bishkek" not in text and "components" not in text
     body = json.dumps({"data": ["Where?"], "fn_index": 0, "session_hash": "x"}).encode()
     headers = {**origin, "Content-Type": "application/json"}
-    status, _ = _request(
-        f"{app_url}gradio_api/queue/join", method="POST", headers=headers, data=body
-    )
-    assert status == 403
+    join = f"{app_url}gradio_api/queue/join"
+    assert _request(join, method="POST", headers=headers, data=body)[0] == 403
+    # No CORS answer to it either, preflights included (Gradio's own layer would allow it).
+    import urllib.error
+    import urllib.request
+
+    preflight = {**origin, "Access-Control-Request-Method": "POST"}
+    for method, url in (("GET", f"{app_url}config"), ("OPTIONS", join)):
+        request = urllib.request.Request(url, method=method, headers=preflight)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 403
+        assert "access-control-allow-origin" not in {k.lower() for k in refused.value.headers}
 
 
 def test_run_predict_is_refused_without_a_traceback(served):

@@ -16,6 +16,7 @@ requests nothing outside the server.
 
 # No `from __future__ import annotations` here: Gradio reads the handlers' type
 # hints at run time (SelectData, LikeData, the API's argument types).
+import contextlib
 import logging
 import os
 import time
@@ -258,12 +259,11 @@ def max_body_bytes(settings: Settings) -> int:
 UPLOAD_ENVELOPE_BYTES = 64 * 1024
 
 
-def guard_middleware(settings: Settings, host: str) -> list:
-    """The request pipeline in front of Gradio, outermost first (see `ui.guard`)."""
+def guard_middleware(settings: Settings) -> list:
+    """The size and upload checks in front of Gradio, outermost first (see `ui.guard`)."""
     from starlette.middleware import Middleware
 
     return [
-        Middleware(RequestGuard, bound_to=host, allowed_hosts=settings.allowed_hosts),
         Middleware(
             BodyLimit,
             max_bytes=max_body_bytes(settings),
@@ -272,6 +272,28 @@ def guard_middleware(settings: Settings, host: str) -> list:
         # The allowed types are the article loader's: one list.
         Middleware(UploadGate, suffixes=SUPPORTED_SUFFIXES, per_minute=settings.uploads_per_minute),
     ]
+
+
+def guard_outermost(settings: Settings, host: str):
+    """A FastAPI lifespan that puts `RequestGuard` (Host, Origin, closed routes) in front
+    of everything, Gradio's own middleware included.
+
+    `demo.launch` adds Gradio's CORS middleware outside any middleware passed to it, and
+    that layer answers a localhost origin (``http://localhost:9999``) with credentials,
+    preflights included, before an inner check sees the request. The lifespan runs once
+    the app's middleware stack is built and before the server accepts a request, so the
+    guard wraps the built stack there.
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        stack = app.middleware_stack or app.build_middleware_stack()
+        app.middleware_stack = RequestGuard(
+            stack, bound_to=host, allowed_hosts=settings.allowed_hosts
+        )
+        yield
+
+    return lifespan
 
 
 def launch(
@@ -313,7 +335,10 @@ def launch(
             theme=theme(),
             css=CSS,
             enable_monitoring=False,  # /monitoring would need no login
-            app_kwargs={"middleware": guard_middleware(settings, host)},
+            app_kwargs={
+                "middleware": guard_middleware(settings),
+                "lifespan": guard_outermost(settings, host),
+            },
             **launch_kwargs,
         )
     except OSError as exc:  # Gradio: "Cannot find empty port in range"

@@ -1,8 +1,10 @@
 """Who may talk to the web UI, and what they may send: the checks no library makes for us.
 
-The request pipeline (`ui.app.guard_middleware`) is, from the outside in:
+The request pipeline (`ui.app.guard_outermost`, `ui.app.guard_middleware`) is, from the
+outside in:
 
-1. `RequestGuard` (here): the Host and Origin of every request, and Gradio's closed routes.
+1. `RequestGuard` (here): the Host and Origin of every request, and Gradio's closed routes,
+   in front of everything, Gradio's own CORS layer included.
 2. Starlette's `RequestBodyLimitMiddleware`: the body's size, counted as it streams in, so
    a chunked body without a Content-Length is cut off too (a 256 MB one used to be read
    whole). Uploads get their own, smaller limit (`body_limit`).
@@ -29,8 +31,8 @@ The attacks, all from a web page in the user's own browser or a script on the ne
   and port: ``http://localhost:9999`` is another site) is refused, reads included, so a
   page elsewhere can neither change anything nor read a reply. Browsers send Origin on
   every cross-origin request; gradio_client and curl send none and are not affected.
-  (Gradio's own CORS layer still answers preflights for localhost origins: it sits outside
-  the app's middleware under `demo.launch`. The request that follows is refused here.)
+  Gradio's own CORS layer, which would answer a localhost origin with credentials, never
+  sees such a request: the guard is outside it.
 - Gradio's direct REST routes (``/gradio_api/run/...``, ``/gradio_api/api/...``) would skip
   the queue; the queue closes them, but a call still printed a traceback: refused here.
 
