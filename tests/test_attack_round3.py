@@ -417,3 +417,31 @@ def test_the_default_upload_budget_is_under_half_a_core(tmp_path, real_embedder)
     print(f"{cpu_per_sentence * 1000:.1f} ms CPU per sentence: {cpu_per_minute:.1f} s a minute")
     assert report.chunks_embedded >= 145
     assert cpu_per_minute <= 30  # half of one core
+
+
+def test_an_abstention_is_not_labelled_as_quoted(engine):
+    from qa_bot.ui.render import sources_html
+
+    answer = engine.answer("What did China say about the summit?")
+    assert answer.abstained
+    assert "quoted from the article" not in sources_html(answer, engine.article_text)
+
+
+def test_the_article_box_shows_the_headline_once_and_no_stray_tags(engine):
+    from qa_bot.ui.render import sources_html
+
+    answer = engine.answer("Where was the summit held?")
+    html = sources_html(answer, engine.article_text)
+    box = html[html.index("<div class='qa-article'>") : html.index("</div>")]
+    headline = "CSTO summit in Bishkek focuses on modernisation and collective security"
+    assert html.count(headline) == 1 and headline not in box  # the title above the box
+    assert not box.rstrip().endswith("Tags") and "Bishkek" in box
+
+
+def test_a_summary_does_not_score_its_sentences(engine):
+    from qa_bot.ui.render import sources_html
+
+    answer = engine.answer("Summarise the article")
+    assert answer.sources and not answer.abstained
+    html = sources_html(answer, engine.article_text)
+    assert "100% likely" not in html and "part of the summary" in html
