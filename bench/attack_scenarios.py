@@ -413,6 +413,20 @@ def in_process(embedder: str) -> dict:
         for worker in workers:
             worker.join()
         out["n11_lines"] = len(settings.feedback_file.read_text().splitlines())
+        # N7: reads of a 68-clause question, with the threshold at 0 so that the parts are
+        # read whatever the reader thinks of the whole (as when it is confident).
+        from qa_bot.answering.answerers.reading import ReadingAnswerer, ReadingParams
+        from qa_bot.reader import load_reader
+
+        reader, reads = load_reader(), []
+        score = reader.score
+        reader.score = lambda q, texts: reads.append(q) or score(q, texts)  # type: ignore
+        engine.install_answerer(
+            "counting", ReadingAnswerer(reader=reader, params=ReadingParams(threshold=0.0))
+        )
+        started = time.perf_counter()
+        engine.answer("Who chaired the summit" + ", who spoke" * 67 + "?", llm="counting")
+        out["n7_reads"], out["n7_seconds"] = len(reads), time.perf_counter() - started
         # N14
         history: list = []
         out["n14_first_failure"] = "none in 30 turns"
@@ -466,7 +480,7 @@ def print_round3(r: dict) -> None:
     n1, hosts, n5, n6, n7, ip = r["n1"], r["n2_n13_n15"], r["n5"], r["n6"], r["n7"], r["in_process"]
     rows = [
         ("N1 5.46 MB dict history; another user's answer",
-         f"refused: {n1.get('attack', '?')!r} after {n1.get('attack_s', 0):.2f} s end to end; "
+         f"{n1.get('attack', '?')!r} after {n1.get('attack_s', 0):.2f} s end to end; "
          f"engine {n1['engine']} in {n1['engine_ms']:.1f} ms; the other user waited "
          f"{n1['during_s']:.2f} s (alone {n1['alone_s']:.2f} s)"),
         ("N2 Host 127.attacker.example / 127.0.0.1.nip.io",
@@ -485,7 +499,8 @@ def print_round3(r: dict) -> None:
          f"{n6['reply']!r} after {n6['seconds']:.1f} s; server RSS {n6['rss_before']:.0f} -> "
          f"{n6['rss_after']:.0f} MB"),
         ("N7 68-clause question (plain question)",
-         f"{n7['clauses_s']:.2f} s ({n7['plain_s']:.2f} s)"),
+         f"{n7['clauses_s']:.2f} s ({n7['plain_s']:.2f} s) through /ask; read in full: "
+         f"{ip['n7_reads']} reads, {ip['n7_seconds']:.2f} s"),
         ("N10 a real upload after 8 junk ones", ip["n10_after_junk"]),
         ("N11 8 parallel likes of one answer", f"{ip['n11_lines']} line(s)"),
         ("N14 30-turn chat", ip["n14_first_failure"]),
