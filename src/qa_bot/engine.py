@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa_bot.answering.answerers import Answerer, make_answerer
 from qa_bot.answering.followup import check_history_size, resolve
-from qa_bot.answering.retrieve import ChunkTable, HybridRetriever
+from qa_bot.answering.retrieve import ArticleInfo, ChunkTable, HybridRetriever
 from qa_bot.answering.validation import validate_question
 from qa_bot.config import Settings
 from qa_bot.errors import IndexNotFoundError, StoreError
@@ -28,6 +28,9 @@ from qa_bot.index.store import ChromaStore, LiveIndex
 from qa_bot.ingest.corpus import load_corpus
 from qa_bot.private_files import make_private_dir, write_private
 from qa_bot.types import Answer, StreamEvent
+
+if TYPE_CHECKING:
+    from qa_bot.ingest.fetch import FetchPolicy
 
 log = logging.getLogger("qa_bot.engine")
 _RECHECK_SECONDS = 2.0  # how often to look for a newer index built by another process
@@ -228,8 +231,33 @@ class Engine:
                 )
             yield event
 
+    def add_url(
+        self,
+        url: str,
+        *,
+        policy: FetchPolicy | None = None,
+        admit: Callable[[int], None] | None = None,
+    ) -> Upload:
+        """Fetch the article at `url` (a web page, PDF, Word or text file) and add it as an
+        upload, with the same checks and the same all-or-nothing indexing as `add_article`.
+
+        The link is refused (`UnsafeLinkError`) when it, its DNS answer or a redirect leads
+        to a private, loopback or link-local address (see `qa_bot.ingest.fetch`).
+        """
+        from qa_bot.ingest.fetch import FetchPolicy, fetch_article
+
+        page = fetch_article(url, policy or FetchPolicy.from_settings(self.settings))
+        return self.add_article(
+            page.filename, page.content, max_bytes=self.settings.fetch_max_bytes, admit=admit
+        )
+
     def add_article(
-        self, filename: str, content: bytes, *, admit: Callable[[int], None] | None = None
+        self,
+        filename: str,
+        content: bytes,
+        *,
+        max_bytes: int | None = None,
+        admit: Callable[[int], None] | None = None,
     ) -> Upload:
         """Save an uploaded article into the uploads folder and index it.
 
@@ -244,18 +272,12 @@ class Engine:
         from qa_bot.errors import CorpusError
         from qa_bot.ingest.chunking import chunk_document
         from qa_bot.ingest.corpus import SUPPORTED_SUFFIXES, doc_id_for, load_document
+        from qa_bot.ingest.formats import check_article_file
 
         name = Path(filename).name
-        suffix = Path(name).suffix.lower()
-        if suffix not in SUPPORTED_SUFFIXES:
-            raise CorpusError(
-                f"'{name}' is not a supported article type. Upload {', '.join(SUPPORTED_SUFFIXES)}."
-            )
-        if len(content) > self.settings.max_upload_bytes:
-            raise CorpusError(
-                f"'{name}' is {len(content):,} bytes; the limit is "
-                f"{self.settings.max_upload_bytes:,} bytes. Upload a shorter article."
-            )
+        suffix = check_article_file(
+            name, len(content), max_bytes=max_bytes or self.settings.max_upload_bytes
+        )
         loaded = self.loaded()  # build the corpus index first, or it would hold only this upload
         doc_id = UPLOAD_PREFIX + doc_id_for(Path(name))
         uploads = self.settings.uploads_path
@@ -275,7 +297,7 @@ class Engine:
         kept = {p: p.read_bytes() for p in earlier}
         try:
             try:
-                document = load_document(staging)  # empty, binary or non-UTF-8 files fail here
+                document = load_document(staging)  # empty, damaged or unreadable files fail
             except CorpusError as exc:
                 raise CorpusError(str(exc).replace(f"'{staging}'", f"'{name}'")) from None
             # Measured by the text it carries before any work: a compressed format can hold
@@ -342,14 +364,19 @@ class Engine:
             raise
 
     def articles(self):
-        """(doc_id, title, source, chunk count) of every indexed article."""
+        """(doc_id, title, source, chunk count, date) of every indexed article."""
         table = self.loaded().table
         counts: dict[str, int] = {}
         for chunk in table.chunks:
             counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
         return [
-            (i.doc_id, i.title, i.source, counts.get(i.doc_id, 0)) for i in table.articles.values()
+            (i.doc_id, i.title, i.source, counts.get(i.doc_id, 0), i.date)
+            for i in table.articles.values()
         ]
+
+    def article(self, doc_id: str) -> ArticleInfo | None:
+        """What the index holds about one article: title, source, date, author, text."""
+        return self.loaded().table.articles.get(doc_id)
 
     def article_text(self, doc_id: str) -> str:
         info = self.loaded().table.articles.get(doc_id)

@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 
 from qa_bot.index.embeddings import Embedder
+from qa_bot.index.indexing import page_starts_from
 from qa_bot.index.store import LiveIndex
 from qa_bot.lexicon import stems
 from qa_bot.normalise import normalise
-from qa_bot.types import Chunk
+from qa_bot.types import Chunk, page_at
 
 RRF_K = 60.0
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
@@ -41,6 +42,9 @@ class ArticleInfo:
     source: str
     text: str
     path: str = ""
+    date: str = ""
+    author: str = ""
+    page_starts: tuple[int, ...] = ()
 
 
 @dataclass
@@ -100,6 +104,9 @@ class ChunkTable:
                     source=meta.get("source", ""),
                     text=meta.get("doc_text", ""),
                     path=meta.get("path", ""),
+                    date=meta.get("date", ""),
+                    author=meta.get("author", ""),
+                    page_starts=page_starts_from(meta.get("page_starts")),
                 )
         return cls(chunks, articles, embedder=embedder, vector_source=live.embeddings)
 
@@ -112,6 +119,11 @@ class ChunkTable:
     def title(self, doc_id: str) -> str:
         info = self.articles.get(doc_id)
         return info.title if info else doc_id
+
+    def page(self, doc_id: str, offset: int) -> int:
+        """The PDF page `offset` of the article is on; 0 when it has no pages."""
+        info = self.articles.get(doc_id)
+        return page_at(info.page_starts, offset) if info else 0
 
     @cached_property
     def _document_frequency(self) -> Counter:

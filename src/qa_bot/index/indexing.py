@@ -247,7 +247,25 @@ def chunk_metadata(doc: Document, chunk: Chunk, chunk_count: int) -> dict:
             doc_text=doc.text,
             chunk_count=chunk_count,
         )
+        metadata.update(article_extras(doc))
     return metadata
+
+
+def article_extras(doc: Document) -> dict:
+    """Date, author and PDF page offsets, stored only when the article has them (Chroma
+    metadata holds scalars: the page offsets go as "0,1840,3702")."""
+    extras: dict = {}
+    if doc.date:
+        extras["date"] = doc.date
+    if doc.author:
+        extras["author"] = doc.author
+    if doc.page_starts:
+        extras["page_starts"] = ",".join(map(str, doc.page_starts))
+    return extras
+
+
+def page_starts_from(value) -> tuple[int, ...]:
+    return tuple(int(p) for p in str(value or "").split(",") if p.strip().isdigit())
 
 
 def _document_from_record(doc_id: str, record: dict) -> Document:
@@ -258,4 +276,7 @@ def _document_from_record(doc_id: str, record: dict) -> Document:
         source=record.get("source", ""),
         path=record.get("path", ""),
         content_hash=record.get("doc_hash", ""),
+        date=record.get("date", ""),
+        author=record.get("author", ""),
+        page_starts=page_starts_from(record.get("page_starts")),
     )

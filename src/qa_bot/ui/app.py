@@ -136,6 +136,15 @@ def build_app(
                 type="filepath",
                 elem_id="qa-upload",
             )
+            with gr.Row():
+                link = gr.Textbox(
+                    label="Or add an article from a link (a web page, PDF or Word file)",
+                    placeholder="https://…",
+                    max_lines=1,
+                    elem_id="qa-url",
+                    scale=4,
+                )
+                fetch = gr.Button("Add from URL", elem_id="qa-add-url", scale=1)
             upload_status = gr.HTML(elem_id="qa-upload-status", js_on_load=None)
             with gr.Row():
                 # Filled when the page loads (`articles_view`): building the app must not
@@ -167,6 +176,9 @@ def build_app(
             # The browser session pays for its upload from its own budget (ui.budget).
             return session.upload(path, session_id=request.session_hash or ""), None
 
+        def add_link(url, request: Request):
+            return session.add_url(url, session_id=request.session_hash or ""), ""
+
         chatbot.example_select(ask_example, [turns, backend, top_k], chat_out, **answer_limit)
         chatbot.retry(session.retry, [turns, backend, top_k], chat_out, **answer_limit)
         chatbot.undo(session.undo, [turns], chat_out, api_visibility="private")
@@ -197,6 +209,22 @@ def build_app(
             concurrency_limit=1,
             api_visibility="private",
         ).then(session.articles_view, None, [articles, removable], api_visibility="private")
+        for trigger in (fetch.click, link.submit):
+            trigger(
+                session.link_notice,
+                [link],
+                upload_status,
+                concurrency_id="notice",
+                concurrency_limit=4,
+                api_visibility="private",
+            ).then(
+                add_link,
+                [link],
+                [upload_status, link],
+                concurrency_id="index",
+                concurrency_limit=1,
+                api_visibility="private",
+            ).then(session.articles_view, None, [articles, removable], api_visibility="private")
         remove.click(
             session.remove,
             [removable],

@@ -98,9 +98,10 @@ def _passage_item(n: int | None, source: Source, *, show_title: bool, summary: b
     title = f"&middot; {escape(source.title or source.doc_id)} " if show_title else ""
     # A summary's sentences are picked for covering the article, not scored as answers.
     score = "part of the summary" if summary else _score(source.score)
+    page = f"page {source.page}, " if source.page else ""
     return (
         f"<li>{label}<span class='qa-score'>{score}</span> "
-        f"{title}<span class='qa-ref'>(chars {source.start}–{source.end})</span><br>"
+        f"{title}<span class='qa-ref'>({page}chars {source.start}–{source.end})</span><br>"
         f"{escape(source.text)}</li>"
     )
 
@@ -140,12 +141,17 @@ def article_body(text: str, title: str) -> tuple[int, int]:
     return start, len(text[:end].rstrip())
 
 
-def sources_html(answer: Answer | None, article_text: Callable[[str], str]) -> str:
+def sources_html(
+    answer: Answer | None,
+    article_text: Callable[[str], str],
+    byline: Callable[[str], str] | None = None,
+) -> str:
     """The sources view for one answer.
 
     Shows each cited article with the cited spans highlighted, the cited
-    passages with their scores, and the other retrieved passages as "also
-    considered". `article_text(doc_id)` returns the original article text.
+    passages with their scores (and PDF page), and the other retrieved passages
+    as "also considered". `article_text(doc_id)` returns the original article
+    text; `byline(doc_id)` its date and author ("2024-11-02 · Jo Writer"), if any.
     """
     if answer is None:
         return _EMPTY_SOURCES
@@ -163,6 +169,9 @@ def sources_html(answer: Answer | None, article_text: Callable[[str], str]) -> s
         spans = [(s.start, s.end, n) for n, s in enumerate(answer.sources, 1) if s.doc_id == doc_id]
         title = next(s.title for s in answer.sources if s.doc_id == doc_id) or doc_id
         parts.append(f"<h4>{escape(title)}</h4>")
+        line = byline(doc_id) if byline is not None else ""
+        if line:
+            parts.append(f"<p class='qa-ref qa-byline'>{escape(line)}</p>")
         text = article_text(doc_id)
         start, end = article_body(text, title)
         shown = [(s - start, e - start, n) for s, e, n in spans]
@@ -185,17 +194,29 @@ def sources_html(answer: Answer | None, article_text: Callable[[str], str]) -> s
     return "\n".join(parts)
 
 
-def articles_table(rows: Sequence[tuple[str, str, str, int]]) -> str:
-    """The indexed articles, from `Engine.articles()` rows (doc_id, title, source, chunks)."""
+def articles_table(rows: Sequence[tuple]) -> str:
+    """The indexed articles, from `Engine.articles()` rows (doc_id, title, source, chunks,
+    date)."""
     body = "".join(
-        f"<tr><td>{escape(title)}</td><td>{escape(source or _source_of(doc_id))}</td>"
+        f"<tr><td>{escape(title)}</td><td>{escape(date)}</td>"
+        f"<td>{escape(source or _source_of(doc_id))}</td>"
         f"<td>{count}</td><td><code>{escape(doc_id)}</code></td></tr>"
-        for doc_id, title, source, count in rows
+        for doc_id, title, source, count, date in (_padded(row) for row in rows)
     )
     return (
-        "<table><thead><tr><th>Title</th><th>Source</th><th>Passages</th>"
+        "<table><thead><tr><th>Title</th><th>Date</th><th>Source</th><th>Passages</th>"
         f"<th>Id</th></tr></thead><tbody>{body}</tbody></table>"
     )
+
+
+def _padded(row: Sequence) -> tuple:
+    """(doc_id, title, source, count, date); a row without a date gets ''."""
+    doc_id, title, source, count, *rest = row
+    return doc_id, title, source, count, str(rest[0] if rest else "")
+
+
+def byline_text(date: str, author: str) -> str:
+    return " · ".join(part for part in (date, author) if part)
 
 
 def _source_of(doc_id: str) -> str:

@@ -14,8 +14,9 @@ import contextlib
 import logging
 import os
 import threading
+import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from qa_bot.engine import UPLOAD_PREFIX
 from qa_bot.errors import ConfigError, QaBotError, QuestionError, UnknownBackendError
+from qa_bot.ingest.formats import check_article_file
 from qa_bot.types import Answer
 
 if TYPE_CHECKING:
@@ -33,6 +35,7 @@ from qa_bot.ui.feedback import feedback_record, write_feedback
 from qa_bot.ui.render import (
     answer_html,
     articles_table,
+    byline_text,
     draft_html,
     error_html,
     sources_html,
@@ -135,6 +138,9 @@ class ChatSession:
             session_per_minute=settings.session_upload_sentences_per_minute,
             largest_upload=settings.max_article_sentences,
         )
+        # Links fetched in the last minute, for everyone (`add_url`).
+        self._fetches: deque[float] = deque()
+        self._fetch_lock = threading.Lock()
         # Turn ids already rated (bounded: the oldest are forgotten first).
         self._rated: OrderedDict[str, None] = OrderedDict()
         self._rated_lock = threading.Lock()
@@ -163,10 +169,14 @@ class ChatSession:
 
     def sources(self, answer: Answer | None) -> str:
         try:
-            return sources_html(answer, self.engine.article_text)
+            return sources_html(answer, self.engine.article_text, self._byline)
         except Exception:
             log.exception("rendering the sources view failed")
             return error_html(UNEXPECTED)
+
+    def _byline(self, doc_id: str) -> str:
+        info = self.engine.article(doc_id)
+        return byline_text(info.date, info.author) if info is not None else ""
 
     def submit(
         self, question: str, turns: Turns, backend: str | None, top_k: int | None
@@ -293,9 +303,9 @@ class ChatSession:
         except Exception:
             return []
         return [
-            (f"{title or doc_id} ({doc_id})", doc_id)
-            for doc_id, title, _, _ in rows
-            if doc_id.startswith(UPLOAD_PREFIX)
+            (f"{row[1] or row[0]} ({row[0]})", row[0])  # row: doc_id, title, ...
+            for row in rows
+            if row[0].startswith(UPLOAD_PREFIX)
         ]
 
     def articles_view(self) -> tuple[str, dict]:
@@ -331,12 +341,10 @@ class ChatSession:
             return ""
         name = Path(path).name
         try:
-            size = os.path.getsize(path)
-            if size > self.settings.max_upload_bytes:
-                return error_html(
-                    f"'{name}' is {size:,} bytes; the limit is "
-                    f"{self.settings.max_upload_bytes:,} bytes. Upload a shorter article."
-                )
+            # The type and size check every upload route shares, before a byte is read.
+            check_article_file(
+                name, os.path.getsize(path), max_bytes=self.settings.max_upload_bytes
+            )
             upload = self.engine.add_article(
                 name,
                 Path(path).read_bytes(),
@@ -363,3 +371,51 @@ class ChatSession:
         else:
             done = f"'{name}' is already indexed as {upload.doc_id!r}, unchanged."
         return text_html(f"{done} Ask about it in the Chat tab.")
+
+    def link_notice(self, url: str | None) -> str:
+        return text_html(f"Fetching {url.strip()}…") if url and url.strip() else ""
+
+    def add_url(self, url: str | None, session_id: str = "") -> str:
+        """Fetch a link and index the article; returns a status message (escaped HTML).
+
+        Its indexing is charged to the same sentence budgets as an upload. The fetch itself
+        costs the server before anything can be measured, so links also keep a count per
+        minute, for everyone (QA_BOT_UPLOADS_PER_MINUTE).
+        """
+        url = (url or "").strip()
+        if not url:
+            return error_html("Paste the link of an article (https://…) first.")
+        try:
+            wait = self._fetch_slot()
+            if wait:
+                return error_html(
+                    f"Too many links: at most {self.settings.uploads_per_minute} a minute "
+                    f"(QA_BOT_UPLOADS_PER_MINUTE). Try again in {wait} s."
+                )
+            upload = self.engine.add_url(
+                url, admit=lambda sentences: self._budget.charge(session_id, sentences)
+            )
+        except QaBotError as exc:
+            return error_html(str(exc))
+        except Exception:
+            log.exception("adding the link %r failed", url)
+            return error_html(UNEXPECTED)
+        report = upload.report
+        title = self.engine.article(upload.doc_id)
+        name = f"'{title.title}'" if title is not None else url
+        if report.added or report.updated:
+            done = f"Added {name} as {upload.doc_id!r} ({report.chunks_embedded} passages indexed)."
+        else:
+            done = f"{name} is already indexed as {upload.doc_id!r}, unchanged."
+        return text_html(f"{done} Ask about it in the Chat tab.")
+
+    def _fetch_slot(self) -> int:
+        """0 if a link may be fetched now (and count it), else the seconds until one may."""
+        now = time.monotonic()
+        with self._fetch_lock:
+            while self._fetches and now - self._fetches[0] >= 60:
+                self._fetches.popleft()
+            if len(self._fetches) >= self.settings.uploads_per_minute:
+                return max(1, round(60 - (now - self._fetches[0])))
+            self._fetches.append(now)
+            return 0
