@@ -158,7 +158,8 @@ class Settings:
         10,
         "QA_BOT_UPLOADS_PER_MINUTE",
         "Files the web UI's upload route (`/gradio_api/upload`) accepts per minute from one "
-        "client address; what is indexed is bounded by the sentence budgets.",
+        "client address, and links it fetches per minute; what is indexed is bounded by the "
+        "sentence budgets.",
     )
     upload_sentences_per_minute: int = _setting(
         1500,
