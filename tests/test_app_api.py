@@ -100,8 +100,17 @@ class BlockingAnswerer(ScriptedAnswerer):
         return super().answer(question, candidates, table)
 
 
+def _wait_for_status(job, status, timeout: float = 60) -> None:
+    """Wait until `job` reaches `status`: fixed sleeps were too short on a loaded machine."""
+    deadline = time.monotonic() + timeout
+    while job.status().code != status:
+        assert time.monotonic() < deadline, f"{job.status().code} after {timeout} s"
+        time.sleep(0.1)
+
+
 def test_a_full_queue_answers_busy(tmp_path):
     from gradio_client import Client
+    from gradio_client.utils import Status
 
     from qa_bot.config import Settings
     from qa_bot.engine import Engine
@@ -116,9 +125,9 @@ def test_a_full_queue_answers_busy(tmp_path):
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         running = client.submit("Who chaired the summit?", api_name="/ask")
-        time.sleep(1.0)  # the first request is being answered (blocked)
+        _wait_for_status(running, Status.PROCESSING)  # being answered (blocked)
         waiting = client.submit("Who chaired the summit?", api_name="/ask")
-        time.sleep(1.0)  # the second one fills the queue of one
+        _wait_for_status(waiting, Status.IN_QUEUE)  # it fills the queue of one
         with pytest.raises(Exception, match="Queue is full"):
             client.predict("Who chaired the summit?", api_name="/ask")
         answerer.release.set()
