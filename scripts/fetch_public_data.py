@@ -5,8 +5,9 @@
 They are never shipped in this repository (their licences and sizes say so): this team
 keeps copies in ``../shared/data`` beside the checkout, and the tests look there (or in
 ``QA_BOT_PUBLIC_DATA``). For anyone else, this script downloads them from their public
-homes into ``--dest`` (default ``../shared/data``, the place the tests look), about
-110 MB of downloads for about 75 MB on disk. It needs internet access; qa-bot itself never
+homes into ``--dest`` (default ``../shared/data``, the place the tests look): about 70 MB
+on disk (the downloads are of the same order; WikiQA and WordNet come as larger archives).
+It needs internet access; qa-bot itself never
 does. Files that are byte copies of a release are checked against the sha256 of the copies
 the project was measured on; derived files are checked by their counts.
 
