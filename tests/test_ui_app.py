@@ -109,3 +109,8 @@ def test_building_the_app_does_not_open_the_index(settings):
     # The first start's indexing happens in warm_up, after logging is set up (U3).
     build_app(Engine(settings), settings)
     assert not settings.index_path.exists()
+
+
+def test_gradios_copies_of_uploads_are_swept_every_ten_minutes(demo):
+    # Direct uploads that nothing reads stay at most 20 minutes (N5).
+    assert demo.delete_cache == (600, 600)

@@ -34,6 +34,7 @@ from qa_bot.ui.session import MAX_TOP_K, UNEXPECTED, ChatSession
 
 log = logging.getLogger("qa_bot.ui.app")
 
+CACHE_SWEEP_S = 600  # how old Gradio's copies of uploads may get, and how often they are swept
 # Questions about the bundled article, offered when no other corpus is configured.
 BUNDLED_EXAMPLES = (
     "Where was the summit held?",
@@ -78,9 +79,13 @@ def build_app(
         examples = () if settings.corpus else BUNDLED_EXAMPLES
     answer_limit = {"concurrency_id": "answer", "concurrency_limit": 1, "api_visibility": "private"}
 
-    # delete_cache: Gradio keeps a copy of every uploaded file; drop copies older than an
-    # hour, checked hourly (the upload handler also deletes each copy once read).
-    with gr.Blocks(title="qa-bot", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
+    # delete_cache: Gradio keeps a copy of every uploaded file; drop copies older than ten
+    # minutes, checked every ten (the upload handler also deletes each copy once read, seconds
+    # after it arrives). Files sent straight to the upload route and never used then hold at
+    # most 20 minutes of QA_BOT_UPLOADS_PER_MINUTE uploads per address (200 MB by default).
+    with gr.Blocks(
+        title="qa-bot", analytics_enabled=False, delete_cache=(CACHE_SWEEP_S, CACHE_SWEEP_S)
+    ) as demo:
         turns = gr.State([])
         gr.Markdown(_INTRO)
         with gr.Tab("Chat"), gr.Row():
