@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from qa_bot.answering.answerers.reading import (
-    MAX_PARTS,
+    MAX_QUESTION_PARTS,
     UNSURE_TEXT,
     ReadingAnswerer,
     ReadingParams,
@@ -93,10 +93,10 @@ def test_both_parts_answered_quote_both_sentences(engine):
 
 def test_a_question_of_many_clauses_costs_at_most_three_part_reads(engine):
     clauses = ", ".join("who came" for _ in range(68))  # under the 256-token question limit
-    assert len(question_parts(clauses)) == MAX_PARTS
+    assert len(question_parts(clauses)) == MAX_QUESTION_PARTS
     _, reader = ask(engine, {}, clauses + "?")
     # The whole question plus three parts, each over at most `candidates` sentences.
-    assert reader.pairs_scored <= (1 + MAX_PARTS) * PARAMS.candidates
+    assert reader.pairs_scored <= (1 + MAX_QUESTION_PARTS) * PARAMS.candidates
 
 
 def test_a_pronoun_alone_does_not_pull_in_the_sentence_before(engine):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -231,7 +231,13 @@ class Engine:
                 )
             yield event
 
-    def add_url(self, url: str, *, policy: FetchPolicy | None = None) -> Upload:
+    def add_url(
+        self,
+        url: str,
+        *,
+        policy: FetchPolicy | None = None,
+        admit: Callable[[int], None] | None = None,
+    ) -> Upload:
         """Fetch the article at `url` (a web page, PDF, Word or text file) and add it as an
         upload, with the same checks and the same all-or-nothing indexing as `add_article`.
 
@@ -242,17 +248,26 @@ class Engine:
 
         page = fetch_article(url, policy or FetchPolicy.from_settings(self.settings))
         return self.add_article(
-            page.filename, page.content, max_bytes=self.settings.fetch_max_bytes
+            page.filename, page.content, max_bytes=self.settings.fetch_max_bytes, admit=admit
         )
 
-    def add_article(self, filename: str, content: bytes, *, max_bytes: int | None = None) -> Upload:
+    def add_article(
+        self,
+        filename: str,
+        content: bytes,
+        *,
+        max_bytes: int | None = None,
+        admit: Callable[[int], None] | None = None,
+    ) -> Upload:
         """Save an uploaded article into the uploads folder and index it.
 
         Uploads have an id space of their own (``upload-<name>``), so an upload can never
         replace an article of the configured corpus; an upload with the id of an earlier
         upload (``notes.txt`` after ``notes.md``) replaces it. The file is checked (type,
         size, text, sentence count) before anything is written, and the old state is put
-        back if indexing fails, so a bad upload leaves no trace.
+        back if indexing fails, so a bad upload leaves no trace. `admit(sentences)` is
+        called once the upload has passed every check, just before it is indexed: it may
+        refuse it by raising (the UI's upload budget), and then nothing was written.
         """
         from qa_bot.errors import CorpusError
         from qa_bot.ingest.chunking import chunk_document
@@ -285,6 +300,14 @@ class Engine:
                 document = load_document(staging)  # empty, damaged or unreadable files fail
             except CorpusError as exc:
                 raise CorpusError(str(exc).replace(f"'{staging}'", f"'{name}'")) from None
+            # Measured by the text it carries before any work: a compressed format can hold
+            # far more text than its bytes.
+            if len(document.text) > self.settings.max_upload_bytes:
+                raise CorpusError(
+                    f"'{name}' holds {len(document.text):,} characters of text; an upload may "
+                    f"hold at most {self.settings.max_upload_bytes:,} (QA_BOT_MAX_UPLOAD_BYTES). "
+                    "Upload the part you want to ask about."
+                )
             sentences = len(chunk_document(document, max_tokens=self.settings.chunk_max_tokens))
             if sentences > self.settings.max_article_sentences:
                 raise CorpusError(
@@ -292,6 +315,8 @@ class Engine:
                     f"{self.settings.max_article_sentences:,} (QA_BOT_MAX_ARTICLE_SENTENCES). "
                     "Upload the part you want to ask about."
                 )
+            if admit is not None:
+                admit(sentences)
             for path in earlier:
                 path.unlink()
             staging.replace(target)

@@ -14,6 +14,7 @@ sentences and the articles' full text without another round trip to Chroma.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -174,6 +175,9 @@ class Bm25Index:
         import bm25s
         import Stemmer
 
+        # bm25s sets its own logger to DEBUG on import, which printed "Building index from
+        # IDs objects" on the console at every index change.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         self._bm25s = bm25s
         self.stemmer = Stemmer.Stemmer("english")
         tokens = bm25s.tokenize(

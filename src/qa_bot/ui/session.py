@@ -15,9 +15,10 @@ import logging
 import os
 import threading
 import time
-from collections import deque
+import uuid
+from collections import OrderedDict, deque
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ from qa_bot.types import Answer
 if TYPE_CHECKING:
     from qa_bot.config import Settings
     from qa_bot.engine import Engine
+from qa_bot.ui.budget import UploadBudget
 from qa_bot.ui.feedback import feedback_record, write_feedback
 from qa_bot.ui.render import (
     answer_html,
@@ -44,6 +46,7 @@ log = logging.getLogger("qa_bot.ui.app")
 
 UNEXPECTED = "Something went wrong on the server (it is logged there). Try again, or rephrase."
 MAX_TOP_K = 20
+MAX_REMEMBERED_RATINGS = 100_000
 
 
 def backend_choices(settings: Settings) -> list[str]:
@@ -62,6 +65,9 @@ class Turn:
     answer: Answer | None = None
     error: str = ""
     rated: bool = False  # one like or dislike per answer is recorded
+    # Names this answer across parallel events: two likes sent at once both see
+    # `rated=False` in their copy of the state, so the session remembers rated ids.
+    turn_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 Turns = list[Turn]
@@ -69,13 +75,28 @@ Turns = list[Turn]
 ChatUpdate = tuple[list[dict], Turns, str, str, str]
 
 
-def engine_history(turns: Turns) -> list[dict]:
-    """The answered turns as messages for `Engine.answer` (plain text, not HTML)."""
+def engine_history(
+    turns: Turns, *, max_messages: int | None = None, max_chars: int | None = None
+) -> list[dict]:
+    """The answered turns as messages for `Engine.answer` (plain text, not HTML).
+
+    Only the last turns that fit the engine's limits are sent (`max_messages` messages,
+    none over `max_chars`): a follow-up needs the last few, and a long chat must never
+    break on its own history (turn 22 used to fail with "send only the last few messages").
+    """
     history: list[dict] = []
-    for turn in turns:
-        if turn.answer is not None:
-            history.append({"role": "user", "content": turn.question})
-            history.append({"role": "assistant", "content": turn.answer.text})
+    for turn in reversed(turns):
+        if turn.answer is None:
+            continue
+        pair = [
+            {"role": "user", "content": turn.question},
+            {"role": "assistant", "content": turn.answer.text},
+        ]
+        if max_messages is not None and len(history) + 2 > max_messages:
+            break
+        if max_chars is not None and any(len(m["content"]) > max_chars for m in pair):
+            break  # an older turn beyond it would not be a follow-up's context anyway
+        history[:0] = pair
     return history
 
 
@@ -112,9 +133,17 @@ class ChatSession:
         self.engine = engine
         self.settings = settings
         self.backends = backends or backend_choices(settings)
-        # Uploads indexed in the last minute, for every user of this app.
-        self._uploads: deque[float] = deque()
-        self._upload_lock = threading.Lock()
+        self._budget = UploadBudget(
+            per_minute=settings.upload_sentences_per_minute,
+            session_per_minute=settings.session_upload_sentences_per_minute,
+            largest_upload=settings.max_article_sentences,
+        )
+        # Links fetched in the last minute, for everyone (`add_url`).
+        self._fetches: deque[float] = deque()
+        self._fetch_lock = threading.Lock()
+        # Turn ids already rated (bounded: the oldest are forgotten first).
+        self._rated: OrderedDict[str, None] = OrderedDict()
+        self._rated_lock = threading.Lock()
 
     def options(self, backend: str | None, top_k) -> tuple[str, int]:
         """Check the backend and passage count a client sent (the API takes any value)."""
@@ -160,7 +189,11 @@ class ChatSession:
         draft = ""
         try:
             llm, k = self.options(backend, top_k)
-            history = engine_history(turns)
+            history = engine_history(
+                turns,
+                max_messages=self.settings.max_history_messages,
+                max_chars=self.settings.max_history_chars,
+            )
             for event in self.engine.answer_stream(question, history, llm=llm, top_k=k):
                 if event.kind == "token":
                     draft += event.text
@@ -221,15 +254,30 @@ class ChatSession:
         turn = turns[i] if i is not None and i < len(turns or []) else None
         if i is None or turn is None or turn.answer is None:
             return text_html("Only answers can be rated."), turns
-        if turn.rated:
-            return text_html("Your rating of this answer is already saved."), turns
+        if turn.rated or not self._first_rating(turn.turn_id):
+            rated = [*turns[:i], replace(turn, rated=True), *turns[i + 1 :]]
+            return text_html("Your rating of this answer is already saved."), rated
         try:
             record = feedback_record(turn.answer, liked=liked is True)
-            write_feedback(self.settings.feedback_file, record)
+            write_feedback(
+                self.settings.feedback_file, record, max_bytes=self.settings.feedback_max_bytes
+            )
         except QaBotError as exc:
+            with self._rated_lock:
+                self._rated.pop(turn.turn_id, None)  # not saved: it may be rated again
             return error_html(str(exc)), turns
         rated = [*turns[:i], replace(turn, rated=True), *turns[i + 1 :]]
         return text_html("Thanks: your feedback was saved."), rated
+
+    def _first_rating(self, turn_id: str) -> bool:
+        """True once per turn id, however many events race for it."""
+        with self._rated_lock:
+            if turn_id in self._rated:
+                return False
+            self._rated[turn_id] = None
+            if len(self._rated) > MAX_REMEMBERED_RATINGS:
+                self._rated.popitem(last=False)
+            return True
 
     # -- corpus ------------------------------------------------------------------------
 
@@ -245,14 +293,24 @@ class ChatSession:
 
     def uploaded_ids(self) -> list[str]:
         """Ids of the articles added by upload (the ones the UI can remove)."""
+        return [doc_id for _, doc_id in self.removable()]
+
+    def removable(self) -> list[tuple[str, str]]:
+        """(label, id) of each uploaded article, for the remove list: people know their
+        articles by title ("Lantern festival opens ... (upload-varna-lanterns)")."""
         try:
-            return [row[0] for row in self.engine.articles() if row[0].startswith(UPLOAD_PREFIX)]
+            rows = self.engine.articles()
         except Exception:
             return []
+        return [
+            (f"{row[1] or row[0]} ({row[0]})", row[0])  # row: doc_id, title, ...
+            for row in rows
+            if row[0].startswith(UPLOAD_PREFIX)
+        ]
 
     def articles_view(self) -> tuple[str, dict]:
         """The articles table and the choices of the remove list (a Gradio update)."""
-        choices = self.uploaded_ids()
+        choices = self.removable()
         return self.articles_html(), {"__type__": "update", "choices": choices, "value": None}
 
     def indexing_notice(self, path: str | None) -> str:
@@ -271,11 +329,13 @@ class ChatSession:
             return error_html(UNEXPECTED)
         return text_html(f"Removed {doc_id!r}: its passages are no longer searched.")
 
-    def upload(self, path: str | None) -> str:
+    def upload(self, path: str | None, session_id: str = "") -> str:
         """Index an uploaded file; returns a status message (escaped HTML).
 
-        Gradio's copy of the file is deleted once read, whatever the outcome, so rejected
-        uploads do not pile up in its cache.
+        The upload is charged to the sentence budgets (`ui.budget`) of `session_id` (the
+        browser session) and of everyone, once it has passed every check: a refused
+        upload costs nothing. Gradio's copy of the file is deleted once read, whatever
+        the outcome, so rejected uploads do not pile up in its cache.
         """
         if not path:
             return ""
@@ -285,13 +345,11 @@ class ChatSession:
             check_article_file(
                 name, os.path.getsize(path), max_bytes=self.settings.max_upload_bytes
             )
-            wait = self._upload_slot()
-            if wait:
-                return error_html(
-                    f"Too many uploads: at most {self.settings.uploads_per_minute} a minute "
-                    f"(QA_BOT_UPLOADS_PER_MINUTE). Try again in {wait} s."
-                )
-            upload = self.engine.add_article(name, Path(path).read_bytes())
+            upload = self.engine.add_article(
+                name,
+                Path(path).read_bytes(),
+                admit=lambda sentences: self._budget.charge(session_id, sentences),
+            )
         except QaBotError as exc:
             return error_html(str(exc))
         except Exception:
@@ -317,22 +375,26 @@ class ChatSession:
     def link_notice(self, url: str | None) -> str:
         return text_html(f"Fetching {url.strip()}…") if url and url.strip() else ""
 
-    def add_url(self, url: str | None) -> str:
+    def add_url(self, url: str | None, session_id: str = "") -> str:
         """Fetch a link and index the article; returns a status message (escaped HTML).
 
-        It shares the uploads' rate limit: a link costs the server what an upload does.
+        Its indexing is charged to the same sentence budgets as an upload. The fetch itself
+        costs the server before anything can be measured, so links also keep a count per
+        minute, for everyone (QA_BOT_UPLOADS_PER_MINUTE).
         """
         url = (url or "").strip()
         if not url:
             return error_html("Paste the link of an article (https://…) first.")
         try:
-            wait = self._upload_slot()
+            wait = self._fetch_slot()
             if wait:
                 return error_html(
-                    f"Too many uploads: at most {self.settings.uploads_per_minute} a minute "
+                    f"Too many links: at most {self.settings.uploads_per_minute} a minute "
                     f"(QA_BOT_UPLOADS_PER_MINUTE). Try again in {wait} s."
                 )
-            upload = self.engine.add_url(url)
+            upload = self.engine.add_url(
+                url, admit=lambda sentences: self._budget.charge(session_id, sentences)
+            )
         except QaBotError as exc:
             return error_html(str(exc))
         except Exception:
@@ -347,13 +409,13 @@ class ChatSession:
             done = f"{name} is already indexed as {upload.doc_id!r}, unchanged."
         return text_html(f"{done} Ask about it in the Chat tab.")
 
-    def _upload_slot(self) -> int:
-        """0 if an upload may start now (and count it), else the seconds until one may."""
+    def _fetch_slot(self) -> int:
+        """0 if a link may be fetched now (and count it), else the seconds until one may."""
         now = time.monotonic()
-        with self._upload_lock:
-            while self._uploads and now - self._uploads[0] >= 60:
-                self._uploads.popleft()
-            if len(self._uploads) >= self.settings.uploads_per_minute:
-                return max(1, round(60 - (now - self._uploads[0])))
-            self._uploads.append(now)
+        with self._fetch_lock:
+            while self._fetches and now - self._fetches[0] >= 60:
+                self._fetches.popleft()
+            if len(self._fetches) >= self.settings.uploads_per_minute:
+                return max(1, round(60 - (now - self._fetches[0])))
+            self._fetches.append(now)
             return 0
