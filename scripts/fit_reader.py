@@ -174,6 +174,21 @@ def choose_unsure_at(rows: list[Row], calibrator: Calibrator, answer_at: float) 
     return round(answer_at, 3)
 
 
+def retrieval_cut(groups: dict[str, list[Prepared]]) -> dict[int, float]:
+    """For each reading depth, the share of answerable dev cases whose evidence is read."""
+    from qa_bot.answering.answerers.reading import is_headline
+
+    cases = [p for ps in groups.values() for p in ps if p.case.answerable and p.case.evidence]
+    out = {}
+    for depth in (6, 8, 12, 16, 24, 32):
+        found = 0
+        for p in cases:
+            pool = [c.chunk.text for c in p.candidates if not is_headline(c.chunk, p.table)]
+            found += any(e in t or t in e for t in pool[:depth] for e in p.case.evidence)
+        out[depth] = found / len(cases)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="print only; do not write")
@@ -181,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     stack = contextlib.ExitStack()
     groups = prepare_all(stack)
     print(f"dev cases: {', '.join(f'{k} {len(v)}' for k, v in groups.items())}")
+    cut = retrieval_cut(groups)
+    print("evidence read at depth: " + ", ".join(f"{k}: {v:.1%}" for k, v in cut.items()))
     base = ReadingParams.load()
     results = []
     for candidates in (12, 16, 24, 32):
