@@ -135,6 +135,22 @@ class Settings:
         "Most sentences an uploaded article may have (a long read has a few hundred); "
         "indexing costs about 10 ms of CPU per sentence.",
     )
+    shared_uploads: bool = _setting(
+        False,
+        "QA_BOT_SHARED_UPLOADS",
+        "`1`: an article uploaded in the web UI is seen (and can be removed) by everyone. "
+        "Default `0`: only the browser session that uploaded it sees it.",
+    )
+    max_articles: int = _setting(
+        20_000,
+        "QA_BOT_MAX_ARTICLES",
+        "Most articles the library holds; an upload or `qa-bot index` past it is refused.",
+    )
+    max_passages: int = _setting(
+        300_000,
+        "QA_BOT_MAX_PASSAGES",
+        "Most passages (sentences) the library holds, all articles together.",
+    )
     uploads_per_minute: int = _setting(
         6, "QA_BOT_UPLOADS_PER_MINUTE", "Uploads the web UI indexes per minute, for everyone."
     )
@@ -221,6 +237,14 @@ def _coerce(f: dataclasses.Field, value: Any) -> Any:
     try:
         if kind is tuple:
             return tuple(str(v) for v in ([value] if isinstance(value, (str, Path)) else value))
+        if kind is bool:
+            if isinstance(value, str):
+                if value.strip().lower() in ("1", "true", "yes", "on"):
+                    return True
+                if value.strip().lower() in ("0", "false", "no", "off", ""):
+                    return False
+                raise ValueError(value)
+            return bool(value)
         if kind is int:
             return int(value)
         if kind is float:

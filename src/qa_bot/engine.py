@@ -18,26 +18,40 @@ from typing import Any
 
 from qa_bot.answering.answerers import Answerer, make_answerer
 from qa_bot.answering.followup import check_history_size, resolve
-from qa_bot.answering.retrieve import ChunkTable, HybridRetriever
+from qa_bot.answering.retrieve import Bm25Index, ChunkTable, HybridRetriever
 from qa_bot.answering.validation import validate_question
 from qa_bot.config import Settings
 from qa_bot.errors import IndexNotFoundError, StoreError
 from qa_bot.index.embeddings import Embedder, make_embedder
-from qa_bot.index.indexing import IndexReport, index_documents, manifest_for
-from qa_bot.index.store import ChromaStore, LiveIndex
+from qa_bot.index.indexing import IndexReport
+from qa_bot.index.library import UPLOAD_PREFIX, Library, LibraryView, Upload
+from qa_bot.index.store import ChromaStore
+from qa_bot.index.table import PUBLIC
 from qa_bot.ingest.corpus import load_corpus
-from qa_bot.private_files import make_private_dir, write_private
-from qa_bot.types import Answer, StreamEvent
+from qa_bot.types import Answer, Chunk, StreamEvent
+
+__all__ = ["UPLOAD_PREFIX", "Engine", "Upload", "answer", "answer_stream", "get_engine"]
 
 log = logging.getLogger("qa_bot.engine")
-_RECHECK_SECONDS = 2.0  # how often to look for a newer index built by another process
+_RECHECK_SECONDS = 1.0  # how often to look for changes made by another process or replica
+# Up to this many passages, a change made through this engine waits for its BM25 (well
+# under a second); above, BM25 follows off the answer path and the new article is found
+# by dense search until it is swapped in.
+_SYNC_BM25_PASSAGES = 20_000
 
 
 @dataclass(frozen=True)
 class _Loaded:
-    live: LiveIndex
-    table: ChunkTable
+    view: LibraryView
     retriever: HybridRetriever
+
+    @property
+    def live(self):
+        return self.view.live
+
+    @property
+    def table(self) -> ChunkTable:
+        return self.retriever.table
 
 
 class Engine:
@@ -53,14 +67,18 @@ class Engine:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings.embedder, cache_dir=settings.cache_path)
         self.store = store or ChromaStore.from_settings(settings)
+        self.library = Library(
+            settings, self.store, self.embedder, passage_filter=_without_instructions
+        )
         self.answerer = answerer or make_answerer(settings.llm, settings, embedder=self.embedder)
         self._answerers: dict[str, Answerer] = {settings.llm: self.answerer}
         self.retrieval_mode = retrieval_mode
         self._loaded: _Loaded | None = None
         self._checked_at = 0.0
         self._lock = threading.RLock()
+        self._refreshing = threading.Lock()  # one background refresh at a time
 
-    # -- indexing ------------------------------------------------------------------
+    # -- the library -----------------------------------------------------------------
 
     def index(
         self,
@@ -72,51 +90,147 @@ class Engine:
     ) -> IndexReport:
         """Sync the index with `paths` (default: the configured corpus)."""
         documents = self._corpus_documents() if paths is None else load_corpus(paths)
-        report = index_documents(
-            self.store,
-            self.embedder,
-            documents,
-            chunk_max_tokens=self.settings.chunk_max_tokens,
-            keep_others=add,
-            rebuild=rebuild,
-            progress=progress,
-        )
-        with self._lock:
-            self._loaded = None
+        report = self.library.sync(documents, add=add, rebuild=rebuild, progress=progress)
+        self._after_change()
         return report
 
     def _corpus_documents(self):
         configured, uploads = self.settings.corpus_paths[:-1], self.settings.corpus_paths[-1]
         documents = load_corpus(configured)
-        if uploads.is_dir():
+        if uploads.is_dir():  # uploads kept as files by earlier versions
             documents += load_corpus([uploads], allow_empty=True)
         return documents
 
-    # -- answering -----------------------------------------------------------------
+    def add_article(self, filename: str, content: bytes, *, owner: str = PUBLIC) -> Upload:
+        """Check an uploaded article and add it (see `Library.add_upload`).
+
+        This is the operator's way to add an article for everyone; the web UI passes the
+        uploading session as `owner`, so only that session sees it.
+        """
+        self.loaded()  # build the corpus index first, or it would hold only this upload
+        upload = self.library.add_upload(filename, content, owner=owner)
+        self._after_change()
+        return upload
+
+    def remove_article(self, doc_id: str, *, viewer: str | None = None) -> IndexReport:
+        """Drop an uploaded article (see `Library.remove`)."""
+        self.loaded()
+        report = self.library.remove(doc_id, viewer=viewer)
+        self._after_change()
+        return report
+
+    def articles(self, viewer: str | None = None):
+        """(doc_id, title, source, chunk count) of every article `viewer` may see."""
+        table = self.loaded().table
+        rows = []
+        for info in self.library.articles(viewer):
+            source = info.source
+            if info.is_upload:
+                source = "your upload" if info.owner not in (PUBLIC, None) else "uploaded"
+            rows.append((info.doc_id, info.title, source, len(table.chunks_of(info.doc_id))))
+        return rows
+
+    def article_text(self, doc_id: str, viewer: str | None = None) -> str:
+        table = self.loaded().table
+        info = table.articles.get(doc_id)
+        return info.text if info is not None and table.visible(doc_id, viewer) else ""
+
+    # -- keeping the view current ------------------------------------------------------
 
     def loaded(self) -> _Loaded:
-        with self._lock:
-            now = time.monotonic()
-            if self._loaded is not None and now - self._checked_at < _RECHECK_SECONDS:
+        """The current view and its retriever; never waits for a refresh once loaded.
+
+        The first call opens (or builds) the index. Later calls return at once and, at most
+        every second, start a background check for changes made by other processes.
+        """
+        current = self._loaded
+        if current is None:
+            with self._lock:
+                if self._loaded is None:
+                    self._loaded = self._open()
+                    self._checked_at = time.monotonic()
                 return self._loaded
-            live = self.store.live()
-            if live is None:
-                log.info("no index at %s yet: indexing the corpus (first run)", self.store.location)
-                self.index()
-                live = self.store.live()
-                if live is None:
-                    raise IndexNotFoundError(
-                        f"No index at {self.store.location} after indexing. Run `qa-bot index`."
-                    )
-            self._checked_at = now
-            if self._loaded is None or self._loaded.live.name != live.name:
-                self.store.require_compatible(
-                    live, manifest_for(self.embedder, self.settings.chunk_max_tokens)
+        if time.monotonic() - self._checked_at >= _RECHECK_SECONDS:
+            self._checked_at = time.monotonic()
+            threading.Thread(target=self._refresh_quietly, daemon=True).start()
+        return current
+
+    def _open(self) -> _Loaded:
+        view = self.library.refresh()
+        if view is None:
+            log.info("no index at %s yet: indexing the corpus (first run)", self.store.location)
+            self.library.sync(self._corpus_documents())
+            view = self.library.refresh()
+            if view is None:
+                raise IndexNotFoundError(
+                    f"No index at {self.store.location} after indexing. Run `qa-bot index`."
                 )
-                table = _without_instructions(ChunkTable.from_live(live, embedder=self.embedder))
-                retriever = HybridRetriever(live, table, self.embedder, mode=self.retrieval_mode)
-                self._loaded = _Loaded(live, table, retriever)
-            return self._loaded
+        view.table.warm()
+        return _Loaded(
+            view, HybridRetriever(view.live, view.table, self.embedder, mode=self.retrieval_mode)
+        )
+
+    def _refresh_quietly(self) -> None:
+        """A background check for changes: build the next view, BM25 included, then swap."""
+        if not self._refreshing.acquire(blocking=False):
+            return
+        try:
+            self._install(self.library.refresh(), wait_for_bm25=True)
+        except Exception as exc:  # the next answer's own error path reports store trouble
+            log.warning("checking the index for changes failed: %s", exc)
+        finally:
+            self._refreshing.release()
+
+    def _after_change(self) -> None:
+        """After a change made here: this engine's next answer sees it."""
+        if self._loaded is None:
+            return
+        view = self.library.refresh()
+        small = view is not None and len(view.table) <= _SYNC_BM25_PASSAGES
+        self._install(view, wait_for_bm25=small)
+
+    def _install(self, view: LibraryView | None, *, wait_for_bm25: bool) -> None:
+        """Swap `view` in: a new retriever over its table (the old BM25 until a new one is
+        built, when not waiting for it). Answers keep using what they picked up."""
+        if view is None:
+            with self._lock:
+                self._loaded = None
+            return
+        with self._lock:
+            current = self._loaded
+            if current is not None and current.view is view:
+                return
+        view.table.warm()
+        if current is None or current.view.live.name != view.live.name:
+            retriever = HybridRetriever(
+                view.live, view.table, self.embedder, mode=self.retrieval_mode
+            )
+            with self._lock:
+                self._loaded = _Loaded(view, retriever)
+            return
+        if wait_for_bm25 or current.retriever.bm25 is None:
+            retriever = current.retriever.with_table(view.table, self._bm25_for(view))
+            with self._lock:
+                self._loaded = _Loaded(view, retriever)
+            return
+        with self._lock:
+            self._loaded = _Loaded(view, current.retriever.with_table(view.table))
+
+        def build() -> None:
+            bm25 = self._bm25_for(view)
+            with self._lock:
+                now = self._loaded
+                if now is not None and now.view is view:
+                    self._loaded = _Loaded(view, now.retriever.with_table(view.table, bm25))
+
+        threading.Thread(target=build, daemon=True).start()
+
+    def _bm25_for(self, view: LibraryView) -> Bm25Index | None:
+        if self.retrieval_mode == "dense" or not len(view.table):
+            return None
+        return Bm25Index(view.table.chunks)
+
+    # -- answering -----------------------------------------------------------------
 
     def answerer_for(self, spec: str | None) -> Answerer:
         """The answerer for a backend spec (default: the configured one), built once."""
@@ -147,12 +261,17 @@ class Engine:
             self._answerers[spec] = answerer
 
     def prepare(
-        self, question: Any, history: Sequence[dict] | None, top_k: int | None, answerer: Answerer
+        self,
+        question: Any,
+        history: Sequence[dict] | None,
+        top_k: int | None,
+        answerer: Answerer,
+        viewer: str | None = None,
     ):
         """Validate, resolve follow-ups and retrieve: the part every answerer shares.
 
         Retrieval goes as deep as the answerer reads (`Answerer.candidates`) or as the
-        caller shows (`top_k`), whichever is more.
+        caller shows (`top_k`), whichever is more, over what `viewer` may see.
         """
         text = validate_question(question, max_tokens=self.settings.max_question_tokens)
         check_history_size(
@@ -164,13 +283,13 @@ class Engine:
         depth = max(top_k or self.settings.top_k, answerer.candidates)
         try:
             loaded = self.loaded()
-            candidates = loaded.retriever.retrieve(resolved.search_query, depth)
+            candidates = loaded.retriever.retrieve(resolved.search_query, depth, viewer=viewer)
         except StoreError:
             # Another process may have swapped the index under us: reload once.
             with self._lock:
                 self._loaded = None
             loaded = self.loaded()
-            candidates = loaded.retriever.retrieve(resolved.search_query, depth)
+            candidates = loaded.retriever.retrieve(resolved.search_query, depth, viewer=viewer)
         return resolved, candidates, loaded
 
     def answer(
@@ -180,11 +299,15 @@ class Engine:
         *,
         llm: str | None = None,
         top_k: int | None = None,
+        viewer: str | None = None,
     ) -> Answer:
-        """Answer `question`; `llm` picks a backend for this call only."""
+        """Answer `question`; `llm` picks a backend for this call only.
+
+        `viewer` is the asking browser session (its private uploads are searched too).
+        """
         started = time.perf_counter()
         answerer = self.answerer_for(llm)
-        resolved, candidates, loaded = self.prepare(question, history, top_k, answerer)
+        resolved, candidates, loaded = self.prepare(question, history, top_k, answerer, viewer)
         retrieved = time.perf_counter()
         result = answerer.answer(resolved, candidates, loaded.table)
         return self._finish(result, started, retrieved, top_k)
@@ -208,6 +331,7 @@ class Engine:
         *,
         llm: str | None = None,
         top_k: int | None = None,
+        viewer: str | None = None,
     ) -> Iterator[StreamEvent]:
         """Yield token events as a generative backend writes, then the final answer.
 
@@ -219,7 +343,7 @@ class Engine:
         """
         answerer = self.answerer_for(llm)
         started = time.perf_counter()
-        resolved, candidates, loaded = self.prepare(question, history, top_k, answerer)
+        resolved, candidates, loaded = self.prepare(question, history, top_k, answerer, viewer)
         retrieved = time.perf_counter()
         for event in answerer.stream(resolved, candidates, loaded.table):
             if event.kind == "answer" and event.answer is not None:
@@ -228,158 +352,31 @@ class Engine:
                 )
             yield event
 
-    def add_article(self, filename: str, content: bytes) -> Upload:
-        """Save an uploaded article into the uploads folder and index it.
 
-        Uploads have an id space of their own (``upload-<name>``), so an upload can never
-        replace an article of the configured corpus; an upload with the id of an earlier
-        upload (``notes.txt`` after ``notes.md``) replaces it. The file is checked (type,
-        size, text, sentence count) before anything is written, and the old state is put
-        back if indexing fails, so a bad upload leaves no trace.
-        """
-        from qa_bot.errors import CorpusError
-        from qa_bot.ingest.chunking import chunk_document
-        from qa_bot.ingest.corpus import SUPPORTED_SUFFIXES, doc_id_for, load_document
-
-        name = Path(filename).name
-        suffix = Path(name).suffix.lower()
-        if suffix not in SUPPORTED_SUFFIXES:
-            raise CorpusError(
-                f"'{name}' is not a supported article type. Upload {', '.join(SUPPORTED_SUFFIXES)}."
-            )
-        if len(content) > self.settings.max_upload_bytes:
-            raise CorpusError(
-                f"'{name}' is {len(content):,} bytes; the limit is "
-                f"{self.settings.max_upload_bytes:,} bytes. Upload a shorter article."
-            )
-        loaded = self.loaded()  # build the corpus index first, or it would hold only this upload
-        doc_id = UPLOAD_PREFIX + doc_id_for(Path(name))
-        uploads = self.settings.uploads_path
-        owner = loaded.table.articles.get(doc_id)
-        if owner is not None and owner.path and Path(owner.path).parent != uploads:
-            raise CorpusError(
-                f"'{name}' would get the id {doc_id!r}, which an article of the configured "
-                f"corpus has ('{owner.path}'). Rename the file and upload it again."
-            )
-        make_private_dir(uploads)
-        target = uploads / f"{doc_id}{suffix}"
-        # Hidden staging name with the real suffix: validated as that type, and
-        # skipped by the corpus loader if a crash leaves it behind.
-        staging = uploads / f".{doc_id}.partial{suffix}"
-        write_private(staging, content)
-        earlier = [p for p in uploads.glob(f"{doc_id}.*") if p.suffix.lower() in SUPPORTED_SUFFIXES]
-        kept = {p: p.read_bytes() for p in earlier}
-        try:
-            try:
-                document = load_document(staging)  # empty, binary or non-UTF-8 files fail here
-            except CorpusError as exc:
-                raise CorpusError(str(exc).replace(f"'{staging}'", f"'{name}'")) from None
-            sentences = len(chunk_document(document, max_tokens=self.settings.chunk_max_tokens))
-            if sentences > self.settings.max_article_sentences:
-                raise CorpusError(
-                    f"'{name}' has {sentences:,} sentences; an upload may have at most "
-                    f"{self.settings.max_article_sentences:,} (QA_BOT_MAX_ARTICLE_SENTENCES). "
-                    "Upload the part you want to ask about."
-                )
-            for path in earlier:
-                path.unlink()
-            staging.replace(target)
-        except BaseException:
-            staging.unlink(missing_ok=True)
-            raise
-        try:
-            report = self.index([target], add=True)
-        except BaseException:
-            target.unlink(missing_ok=True)
-            for path, old in kept.items():
-                write_private(path, old)
-            raise
-        replaced = sorted(p.name for p in earlier)
-        return Upload(doc_id=doc_id, filename=name, replaced=replaced, report=report)
-
-    def remove_article(self, doc_id: str) -> IndexReport:
-        """Drop an uploaded article: its file and its passages.
-
-        Articles of the configured corpus are not removed here (the next `qa-bot index`
-        would bring them back): the message says to change QA_BOT_CORPUS instead.
-        """
-        from qa_bot.errors import CorpusError
-
-        table = self.loaded().table
-        info = table.articles.get(doc_id)
-        uploads = self.settings.uploads_path
-        if info is None:
-            known = ", ".join(sorted(table.articles)) or "none"
-            raise CorpusError(f"No article has the id {doc_id!r}. Indexed: {known}.")
-        if not info.path or Path(info.path).parent != uploads:
-            raise CorpusError(
-                f"{doc_id!r} is part of the configured corpus ('{info.path}'), not an upload. "
-                "Remove it from QA_BOT_CORPUS (or delete the file) and run `qa-bot index`."
-            )
-        files = [p for p in uploads.glob(f"{doc_id}.*") if not p.name.startswith(".")]
-        kept = {p: p.read_bytes() for p in files}
-        for path in files:
-            path.unlink()
-        try:
-            return self.index()
-        except BaseException:
-            for path, old in kept.items():
-                write_private(path, old)
-            raise
-
-    def articles(self):
-        """(doc_id, title, source, chunk count) of every indexed article."""
-        table = self.loaded().table
-        counts: dict[str, int] = {}
-        for chunk in table.chunks:
-            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
-        return [
-            (i.doc_id, i.title, i.source, counts.get(i.doc_id, 0)) for i in table.articles.values()
-        ]
-
-    def article_text(self, doc_id: str) -> str:
-        info = self.loaded().table.articles.get(doc_id)
-        return info.text if info else ""
-
-
-def _without_instructions(table: ChunkTable) -> ChunkTable:
-    """The table minus sentences that are orders to a chatbot (see `injection`).
+def _without_instructions(chunks: Sequence[Chunk]) -> list[Chunk]:
+    """An article's chunks minus sentences that are orders to a chatbot (see `injection`).
 
     Dropping them here keeps them out of BM25, dense hits (ids missing from the
     table are skipped) and the neighbours an answerer may add; the article's
-    full text, shown in the UI, keeps them.
+    full text, shown in the UI, keeps them. The library applies it to each article
+    as it enters the view.
     """
     from qa_bot.answering.injection import looks_like_instructions
 
-    flagged = {c.chunk_id for c in table.chunks if looks_like_instructions(c.text)}
+    flagged = {c.chunk_id for c in chunks if looks_like_instructions(c.text)}
+    if not flagged:
+        return list(chunks)
     # The tail of an order ("... held in Paris. PWNED.") is split off as its own tiny
     # sentence, which reads as nothing: it goes with the order before it.
-    for chunk in table.chunks:
-        before = table.neighbour(chunk, -1)
+    by_seq = {c.seq: c for c in chunks}
+    for chunk in chunks:
+        before = by_seq.get(chunk.seq - 1)
         if before is not None and before.chunk_id in flagged and len(chunk.text.split()) <= 3:
             flagged.add(chunk.chunk_id)
-    if not flagged:
-        return table
     log.warning(
         "left %d sentence(s) that read as instructions to a chatbot out of retrieval", len(flagged)
     )
-    kept = [c for c in table.chunks if c.chunk_id not in flagged]
-    return ChunkTable(
-        kept, table.articles, embedder=table.embedder, vector_source=table._vector_source
-    )
-
-
-UPLOAD_PREFIX = "upload-"
-
-
-@dataclass(frozen=True)
-class Upload:
-    """What `Engine.add_article` did: the new article's id and the files it replaced."""
-
-    doc_id: str
-    filename: str
-    replaced: list[str]
-    report: IndexReport
+    return [c for c in chunks if c.chunk_id not in flagged]
 
 
 _engines: dict[Settings, Engine] = {}

@@ -94,7 +94,7 @@ def highlight(text: str, spans: Sequence[tuple[int, int, int]]) -> str:
 
 def _passage_item(n: int | None, source: Source, *, show_title: bool) -> str:
     label = f"[{n}] " if n is not None else ""
-    title = f"&middot; {escape(source.title or source.doc_id)} " if show_title else ""
+    title = f"&middot; {_article_label(source)} " if show_title or _is_upload(source) else ""
     return (
         f"<li>{label}<span class='qa-score'>{_score(source.score)}</span> "
         f"{title}<span class='qa-ref'>(chars {source.start}–{source.end})</span><br>"
@@ -136,8 +136,8 @@ def sources_html(answer: Answer | None, article_text: Callable[[str], str]) -> s
     doc_order = list(dict.fromkeys(s.doc_id for s in answer.sources))
     for doc_id in doc_order:
         spans = [(s.start, s.end, n) for n, s in enumerate(answer.sources, 1) if s.doc_id == doc_id]
-        title = next(s.title for s in answer.sources if s.doc_id == doc_id) or doc_id
-        parts.append(f"<h4>{escape(title)}</h4>")
+        cited = next(s for s in answer.sources if s.doc_id == doc_id)
+        parts.append(f"<h4>{_article_label(cited)}</h4>")
         parts.append(f"<div class='qa-article'>{highlight(article_text(doc_id), spans)}</div>")
     # The title heads each article above; repeat it per passage only across articles.
     show_title = len({p.doc_id for p in (*answer.sources, *answer.passages)}) > 1
@@ -154,6 +154,22 @@ def sources_html(answer: Answer | None, article_text: Callable[[str], str]) -> s
         items = "".join(_passage_item(None, p, show_title=show_title) for p in others)
         parts.append(f"<h4>Also considered</h4><ul class='qa-passages'>{items}</ul>")
     return "\n".join(parts)
+
+
+def _is_upload(source: Source) -> bool:
+    return source.doc_id.startswith("upload-")
+
+
+def _article_label(source: Source) -> str:
+    """The article's title, escaped; an upload says so and shows its id, so an upload that
+    copies another article's title is never shown as that article."""
+    title = escape(source.title or source.doc_id)
+    if not _is_upload(source):
+        return title
+    return (
+        f"<span class='qa-upload'>Uploaded by a user</span> {title} "
+        f"<code>{escape(source.doc_id)}</code>"
+    )
 
 
 def articles_table(rows: Sequence[tuple[str, str, str, int]]) -> str:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from qa_bot.engine import UPLOAD_PREFIX
 from qa_bot.errors import ConfigError, QaBotError, QuestionError, UnknownBackendError
+from qa_bot.index.table import PUBLIC
 from qa_bot.types import Answer
 
 if TYPE_CHECKING:
@@ -96,6 +97,11 @@ def chat_messages(turns: Turns, *, draft: str | None = None) -> list[dict]:
     return messages
 
 
+def viewer_of(request) -> str | None:
+    """The browser session a Gradio request comes from (its private uploads are its own)."""
+    return getattr(request, "session_hash", None) or None
+
+
 def turn_for_message(index: int | tuple | list | None) -> int | None:
     """The turn a chat message index (from a select or like event) belongs to."""
     if isinstance(index, (tuple, list)):
@@ -129,24 +135,31 @@ class ChatSession:
             raise ConfigError(f"The number of passages must be between 1 and {MAX_TOP_K}, got {k}.")
         return backend, k
 
-    def answer(self, question, history, backend: str | None = None, top_k=None) -> Answer:
+    def answer(
+        self, question, history, backend: str | None = None, top_k=None, viewer=None
+    ) -> Answer:
         """One answer, no streaming (the API endpoint)."""
         llm, k = self.options(backend, top_k)
-        return self.engine.answer(question, history or None, llm=llm, top_k=k)
+        return self.engine.answer(question, history or None, llm=llm, top_k=k, viewer=viewer)
 
     # -- chat ------------------------------------------------------------------------
 
-    def sources(self, answer: Answer | None) -> str:
+    def sources(self, answer: Answer | None, viewer: str | None = None) -> str:
         try:
-            return sources_html(answer, self.engine.article_text)
+            return sources_html(answer, lambda doc_id: self.engine.article_text(doc_id, viewer))
         except Exception:
             log.exception("rendering the sources view failed")
             return error_html(UNEXPECTED)
 
     def submit(
-        self, question: str, turns: Turns, backend: str | None, top_k: int | None
+        self,
+        question: str,
+        turns: Turns,
+        backend: str | None,
+        top_k: int | None,
+        viewer: str | None = None,
     ) -> Iterator[ChatUpdate]:
-        """Answer `question` after `turns`; yields the UI state as it changes."""
+        """Answer `question` after `turns` for `viewer`; yields the UI state as it changes."""
         turns = list(turns or [])
         question = question if isinstance(question, str) else ""
         pending = [*turns, Turn(question)]
@@ -155,13 +168,14 @@ class ChatSession:
         try:
             llm, k = self.options(backend, top_k)
             history = engine_history(turns)
-            for event in self.engine.answer_stream(question, history, llm=llm, top_k=k):
+            events = self.engine.answer_stream(question, history, llm=llm, top_k=k, viewer=viewer)
+            for event in events:
                 if event.kind == "token":
                     draft += event.text
                     yield chat_messages(pending, draft=draft), turns, self.sources(None), "", ""
                 elif event.answer is not None:
                     done = [*turns, Turn(question, answer=event.answer)]
-                    yield chat_messages(done), done, self.sources(event.answer), "", ""
+                    yield chat_messages(done), done, self.sources(event.answer, viewer), "", ""
                     return
             raise RuntimeError("answer_stream ended without an answer event")
         except QuestionError as exc:
@@ -169,7 +183,7 @@ class ChatSession:
             yield (
                 chat_messages(turns),
                 turns,
-                self.sources(self.last_answer(turns)),
+                self.sources(self.last_answer(turns), viewer),
                 question,
                 error_html(str(exc)),
             )
@@ -182,26 +196,28 @@ class ChatSession:
         failed = [*turns, Turn(question, error=message)]
         yield chat_messages(failed), failed, self.sources(None), "", error_html(message)
 
-    def retry(self, turns: Turns, backend: str | None, top_k: int | None) -> Iterator[ChatUpdate]:
+    def retry(
+        self, turns: Turns, backend: str | None, top_k: int | None, viewer: str | None = None
+    ) -> Iterator[ChatUpdate]:
         if not turns:
             yield chat_messages([]), [], self.sources(None), "", ""
             return
-        yield from self.submit(turns[-1].question, turns[:-1], backend, top_k)
+        yield from self.submit(turns[-1].question, turns[:-1], backend, top_k, viewer)
 
-    def undo(self, turns: Turns) -> ChatUpdate:
+    def undo(self, turns: Turns, viewer: str | None = None) -> ChatUpdate:
         """Drop the last turn and put its question back in the box."""
         if not turns:
             return chat_messages([]), [], self.sources(None), "", ""
         kept = list(turns[:-1])
-        sources = self.sources(self.last_answer(kept))
+        sources = self.sources(self.last_answer(kept), viewer)
         return chat_messages(kept), kept, sources, turns[-1].question, ""
 
-    def select(self, turns: Turns, index) -> str:
+    def select(self, turns: Turns, index, viewer: str | None = None) -> str:
         """The sources view for the answer of the clicked message's turn."""
         i = turn_for_message(index)
         if i is None or i >= len(turns or []):
-            return self.sources(self.last_answer(turns or []))
-        return self.sources(turns[i].answer)
+            return self.sources(self.last_answer(turns or []), viewer)
+        return self.sources(turns[i].answer, viewer)
 
     @staticmethod
     def last_answer(turns: Turns) -> Answer | None:
@@ -227,9 +243,9 @@ class ChatSession:
 
     # -- corpus ------------------------------------------------------------------------
 
-    def articles_html(self) -> str:
+    def articles_html(self, viewer: str | None = None) -> str:
         try:
-            rows = self.engine.articles()
+            rows = self.engine.articles(viewer)
         except QaBotError as exc:
             return error_html(str(exc))
         except Exception:
@@ -237,27 +253,34 @@ class ChatSession:
             return error_html(UNEXPECTED)
         return articles_table(rows)
 
-    def uploaded_ids(self) -> list[str]:
-        """Ids of the articles added by upload (the ones the UI can remove)."""
+    def uploaded_ids(self, viewer: str | None = None) -> list[str]:
+        """Ids of the uploads `viewer` can remove: its own (everyone's when shared)."""
         try:
-            return [row[0] for row in self.engine.articles() if row[0].startswith(UPLOAD_PREFIX)]
+            rows = self.engine.articles(viewer)
         except Exception:
             return []
+        return [
+            doc_id
+            for doc_id, _, source, _ in rows
+            if doc_id.startswith(UPLOAD_PREFIX)
+            and (self.settings.shared_uploads or viewer is None or source == "your upload")
+        ]
 
-    def articles_view(self) -> tuple[str, dict]:
+    def articles_view(self, viewer: str | None = None) -> tuple[str, dict]:
         """The articles table and the choices of the remove list (a Gradio update)."""
-        choices = self.uploaded_ids()
-        return self.articles_html(), {"__type__": "update", "choices": choices, "value": None}
+        choices = self.uploaded_ids(viewer)
+        html = self.articles_html(viewer)
+        return html, {"__type__": "update", "choices": choices, "value": None}
 
     def indexing_notice(self, path: str | None) -> str:
         return text_html(f"Indexing '{Path(path).name}'…") if path else ""
 
-    def remove(self, doc_id: str | None) -> str:
+    def remove(self, doc_id: str | None, viewer: str | None = None) -> str:
         """Remove an uploaded article; returns a status message (escaped HTML)."""
         if not doc_id:
             return text_html("Choose an uploaded article to remove.")
         try:
-            self.engine.remove_article(doc_id)
+            self.engine.remove_article(doc_id, viewer=viewer)
         except QaBotError as exc:
             return error_html(str(exc))
         except Exception:
@@ -265,11 +288,12 @@ class ChatSession:
             return error_html(UNEXPECTED)
         return text_html(f"Removed {doc_id!r}: its passages are no longer searched.")
 
-    def upload(self, path: str | None) -> str:
-        """Index an uploaded file; returns a status message (escaped HTML).
+    def upload(self, path: str | None, viewer: str | None = None) -> str:
+        """Index an uploaded file for `viewer`; returns a status message (escaped HTML).
 
-        Gradio's copy of the file is deleted once read, whatever the outcome, so rejected
-        uploads do not pile up in its cache.
+        The upload is private to the browser session `viewer` unless the operator shares
+        uploads (QA_BOT_SHARED_UPLOADS). Gradio's copy of the file is deleted once read,
+        whatever the outcome, so rejected uploads do not pile up in its cache.
         """
         if not path:
             return ""
@@ -287,7 +311,8 @@ class ChatSession:
                     f"Too many uploads: at most {self.settings.uploads_per_minute} a minute "
                     f"(QA_BOT_UPLOADS_PER_MINUTE). Try again in {wait} s."
                 )
-            upload = self.engine.add_article(name, Path(path).read_bytes())
+            owner = PUBLIC if self.settings.shared_uploads or viewer is None else viewer
+            upload = self.engine.add_article(name, Path(path).read_bytes(), owner=owner)
         except QaBotError as exc:
             return error_html(str(exc))
         except Exception:
