@@ -1,0 +1,211 @@
+"""The library (#19, and #17's N3, N8, N9, N12): changes cost the article, owners, caps.
+
+Fast and hermetic: the hashing embedder and a real embedded Chroma in a temp folder.
+The kills and the two-replica test are in tests/test_library_faults.py.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+
+import pytest
+
+from qa_bot.engine import Engine
+from qa_bot.errors import CorpusError
+from qa_bot.index import library as library_module
+from qa_bot.ui.session import ChatSession
+from tests.fakes import HashingEmbedder
+
+HARBOUR = (
+    b"Harbour news\n\nThe harbour festival in Velmora drew 40,000 visitors on Sunday. "
+    b"The mayor Ivo Petrov opened it with a speech."
+)
+
+
+def _rows_by_doc(engine) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for chunk_id, _, meta, _ in engine.store.live().rows():
+        found.setdefault(meta["doc_id"], set()).add(chunk_id)
+    return found
+
+
+class CountingEmbedder(HashingEmbedder):
+    texts = 0
+
+    def _embed(self, texts):
+        CountingEmbedder.texts += len(texts)
+        return super()._embed(texts)
+
+
+# -- #19: a change touches only its article ------------------------------------------------
+
+
+def test_adding_an_article_writes_only_its_own_passages(settings):
+    engine = Engine(settings, embedder=CountingEmbedder())
+    engine.loaded()
+    before = _rows_by_doc(engine)
+    generation = engine.store.live().name
+    embedded = CountingEmbedder.texts
+    upload = engine.add_article("harbour.txt", HARBOUR)
+    after = _rows_by_doc(engine)
+    assert engine.store.live().name == generation  # no new generation, no copy
+    assert {d: ids for d, ids in after.items() if d != upload.doc_id} == before
+    assert CountingEmbedder.texts - embedded == len(after[upload.doc_id]) == 2
+    assert "Velmora" in engine.answer("Where was the harbour festival held?").text
+
+
+def test_removing_an_article_deletes_only_its_passages(engine):
+    engine.loaded()
+    before = _rows_by_doc(engine)
+    engine.add_article("harbour.txt", HARBOUR)
+    report = engine.remove_article("upload-harbour")
+    assert report.removed == ["upload-harbour"]
+    assert _rows_by_doc(engine) == before
+    assert "upload-harbour" not in {row[0] for row in engine.articles()}
+    result = engine.answer("Where was the harbour festival held?")
+    assert all(p.doc_id != "upload-harbour" for p in result.passages)
+
+
+def test_replacing_an_upload_leaves_one_revision(engine):
+    engine.add_article("harbour.txt", HARBOUR)
+    engine.add_article("harbour.txt", HARBOUR.replace(b"40,000", b"52,000"))
+    rows = _rows_by_doc(engine)["upload-harbour"]
+    assert len(rows) == 2 and len({r.rsplit("@", 1)[1] for r in rows}) == 1
+    assert "52,000" in engine.article_text("upload-harbour")
+
+
+def test_another_process_sees_a_change_without_reloading_everything(settings):
+    reader, writer = Engine(settings), Engine(settings)
+    reader.loaded()
+    first_view = reader.loaded().view
+    writer.add_article("harbour.txt", HARBOUR)
+    deadline = time.monotonic() + 5
+    while "upload-harbour" not in {r[0] for r in reader.articles()}:
+        assert time.monotonic() < deadline, "the reader never saw the new article"
+        time.sleep(0.2)
+    view = reader.loaded().view
+    # The same generation, read incrementally: the untouched article's chunks are shared.
+    assert view.live.name == first_view.live.name
+    bundled = "csto-summit-bishkek"
+    assert view.table.chunks_of(bundled)[0] is first_view.table.chunks_of(bundled)[0]
+
+
+def test_a_write_that_dies_before_its_commit_leaves_nothing_visible(engine, monkeypatch):
+    from qa_bot.index.store import LiveIndex
+
+    engine.loaded()
+    articles_before = engine.articles()
+
+    def die(self, records, head):
+        raise KeyboardInterrupt("killed between the chunks and the catalogue")
+
+    monkeypatch.setattr(LiveIndex, "commit", die)
+    with pytest.raises(KeyboardInterrupt):
+        engine.add_article("harbour.txt", HARBOUR)
+    monkeypatch.undo()
+    fresh = Engine(engine.settings)
+    assert fresh.articles() == articles_before
+    assert all(p.doc_id != "upload-harbour" for p in fresh.answer("harbour festival?").passages)
+    # The orphaned rows are swept by the next sync once they are old enough.
+    assert "upload-harbour" in _rows_by_doc(fresh)
+    monkeypatch.setattr(library_module, "ORPHAN_AGE", 0.0)
+    fresh.index()
+    assert "upload-harbour" not in _rows_by_doc(fresh)
+
+
+# -- N3: uploads are private to their browser session ----------------------------------------
+
+
+def test_an_upload_is_seen_only_by_the_session_that_made_it(settings, tmp_path):
+    engine = Engine(settings)
+    session = ChatSession(engine, settings)
+    path = tmp_path / "harbour.txt"
+    path.write_bytes(HARBOUR)
+    assert "Added" in session.upload(str(path), viewer="session-a")
+    question = "Where was the harbour festival held?"
+    mine = engine.answer(question, viewer="session-a")
+    [doc_id] = [r[0] for r in engine.articles("session-a") if r[0].startswith("upload-")]
+    assert doc_id != "upload-harbour"  # a private id: two sessions may upload harbour.txt
+    assert any(s.doc_id == doc_id for s in mine.sources)
+    assert "Velmora" in engine.article_text(doc_id, "session-a")
+    for viewer in ("session-b", None):  # another session, and the operator's CLI/API
+        theirs = engine.answer(question, viewer=viewer)
+        assert all(p.doc_id != doc_id for p in theirs.passages), viewer
+        assert "Velmora" not in theirs.text
+        assert doc_id not in {r[0] for r in engine.articles(viewer)}
+        assert engine.article_text(doc_id, viewer) == ""
+    assert session.uploaded_ids("session-b") == []
+    assert session.uploaded_ids("session-a") == [doc_id]
+    with pytest.raises(CorpusError, match="No article has the id"):
+        engine.remove_article(doc_id, viewer="session-b")
+    assert "Removed" in session.remove(doc_id, viewer="session-a")
+
+
+def test_bm25_alone_never_finds_another_sessions_upload(settings, tmp_path):
+    engine = Engine(settings, retrieval_mode="bm25")
+    engine.add_article("harbour.txt", HARBOUR, owner="session-a")
+    query = "Velmora harbour festival summit"
+    found = engine.loaded().retriever.retrieve(query, 10, viewer="session-b")
+    assert found and all("Velmora" not in c.chunk.text for c in found)
+    found = engine.loaded().retriever.retrieve(query, 10, viewer="session-a")
+    assert "Velmora" in found[0].chunk.text
+
+
+def test_shared_uploads_are_seen_by_everyone(settings, tmp_path):
+    shared = settings.replace(shared_uploads=True)
+    engine = Engine(shared)
+    session = ChatSession(engine, shared)
+    path = tmp_path / "harbour.txt"
+    path.write_bytes(HARBOUR)
+    session.upload(str(path), viewer="session-a")
+    assert "upload-harbour" in session.uploaded_ids("session-b")
+    assert "Velmora" in engine.answer("Where was the harbour festival?", viewer="session-b").text
+
+
+def test_a_cited_upload_is_labelled_as_an_upload_in_the_sources(engine):
+    engine.add_article("csto-summit-bishkek.txt", HARBOUR, owner="session-a")
+    result = engine.answer("Where was the harbour festival held?", viewer="session-a")
+    upload = next(p for p in result.passages if p.doc_id.startswith("upload-"))
+    assert upload.title == "Harbour news"
+    html = ChatSession(engine, engine.settings).sources(result, "session-a")
+    assert f"Uploaded by a user</span> Harbour news <code>{upload.doc_id}</code>" in html
+
+
+# -- N8: caps; N9: exact ids; N12: private files in an existing folder ------------------------
+
+
+def test_the_library_has_a_cap_on_articles_and_passages(settings):
+    engine = Engine(settings.replace(max_articles=2))
+    engine.add_article("one.txt", HARBOUR)
+    with pytest.raises(CorpusError, match=r"library is full.*QA_BOT_MAX_ARTICLES"):
+        engine.add_article("two.txt", HARBOUR.replace(b"Harbour", b"Dock"))
+    engine.add_article("one.txt", HARBOUR.replace(b"40,000", b"41,000"))  # replacing is fine
+    small = Engine(settings.replace(max_passages=40))
+    long = "Long\n\n" + " ".join(f"Sentence {i} is about the port." for i in range(30))
+    with pytest.raises(CorpusError, match=r"library is full.*QA_BOT_MAX_PASSAGES"):
+        small.add_article("long.txt", long.encode())
+    assert "upload-long" not in {r[0] for r in small.articles()}
+
+
+def test_uploading_report_txt_keeps_report_2024_txt(engine):
+    engine.add_article("report.2024.txt", b"Report 2024\n\nThe 2024 report counted 12 ships.")
+    engine.add_article("report.txt", b"Report\n\nThe report counted 30 ships.")
+    ids = {row[0] for row in engine.articles()}
+    assert {"upload-report.2024", "upload-report"} <= ids
+    assert "12 ships" in engine.article_text("upload-report.2024")
+
+
+def test_files_chroma_creates_in_an_existing_index_folder_are_private(settings, tmp_path):
+    folder = tmp_path / "existing-index"
+    folder.mkdir(mode=0o755)
+    os.chmod(folder, 0o755)
+    engine = Engine(settings.replace(index_dir=str(folder)))
+    engine.add_article("harbour.txt", HARBOUR)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755  # the operator's folder is theirs
+    created = list(folder.rglob("*"))
+    assert folder / "chroma.sqlite3" in created
+    for entry in created:
+        expected = 0o700 if entry.is_dir() else 0o600
+        assert stat.S_IMODE(entry.stat().st_mode) == expected, entry
