@@ -23,6 +23,7 @@ from tests.fault_support import inspect, qa_bot, qa_env, start_qa_bot
 pytestmark = pytest.mark.slow
 
 LONG_ID = "long-harbour-report"
+QUESTION = "Who is the mayor?"  # about the base corpus: answered with or without the article
 
 
 def _base_corpus(folder: Path) -> Path:
@@ -56,7 +57,7 @@ def test_a_killed_change_leaves_the_article_whole_or_absent(tmp_path, request, s
     corpus = _base_corpus(tmp_path / "corpus")
     long_article = _long_article(tmp_path)
     assert qa_bot("index", str(corpus), env=env).returncode == 0
-    base = inspect(env, "Who is the mayor?")
+    base = inspect(env, QUESTION)
     args = (
         ("index", "--add", str(long_article)) if change == "add" else ("index", "--remove", LONG_ID)
     )
@@ -70,11 +71,14 @@ def test_a_killed_change_leaves_the_article_whole_or_absent(tmp_path, request, s
     span = time.monotonic() - started
     rng = random.Random(int(os.environ.get("QA_BOT_FAULT_SEED", "19")))
     kills = 0
-    for attempt in range(6):
-        state = inspect(env, "How many ships did berth 5 take?")
-        present = LONG_ID in state["docs"]
-        if present == (change == "add"):  # put it back to where the change starts from
+
+    def back_to_the_start() -> None:
+        present = LONG_ID in inspect(env, QUESTION)["docs"]
+        if present == (change == "add"):
             assert qa_bot(*undo, env=env).returncode == 0
+
+    for attempt in range(6):
+        back_to_the_start()
         process = start_qa_bot(*args, env=env)
         delay = rng.uniform(0.3, span)
         try:
@@ -85,12 +89,13 @@ def test_a_killed_change_leaves_the_article_whole_or_absent(tmp_path, request, s
             kills += 1
         process.stdout.close()
         process.stderr.close()
-        state = inspect(env, "How many ships did berth 5 take?")
+        state = inspect(env, QUESTION)
         assert state["consistent"], f"half an article after attempt {attempt}: {state}"
         assert set(state["docs"]) - {LONG_ID} == set(base["docs"]), "the rest changed"
         assert state["passages"] > 0
     assert kills >= 3
     # A change after the kills completes.
+    back_to_the_start()
     final = qa_bot(*args, env=env)
     assert final.returncode == 0, final.stderr
-    assert (LONG_ID in inspect(env, "berth 5?")["docs"]) == (change == "add")
+    assert (LONG_ID in inspect(env, QUESTION)["docs"]) == (change == "add")
