@@ -238,6 +238,7 @@ def measure_changes(size: int, work: Path, embedder_name: str, *, repeats: int =
         engine.answer(q)
         normal.append(time.perf_counter() - began)
     adds, removes, after_add, after_remove = [], [], [], []
+    cited: list[bool] = []
     for n in range(repeats):
         began = time.perf_counter()
         upload = engine.add_article(f"velmora-cranes-{n}.txt", ADDED.encode())
@@ -245,7 +246,8 @@ def measure_changes(size: int, work: Path, embedder_name: str, *, repeats: int =
         began = time.perf_counter()
         found = engine.answer("How many containers did crane 7 at the Velmora harbour lift?")
         after_add.append(time.perf_counter() - began)
-        assert any(p.doc_id == upload.doc_id for p in found.passages), "the added article"
+        # Above 20,000 passages BM25 follows in the background: say whether it was found.
+        cited.append(any(p.doc_id == upload.doc_id for p in found.passages))
         began = time.perf_counter()
         engine.remove_article(upload.doc_id)
         removes.append(time.perf_counter() - began)
@@ -261,6 +263,7 @@ def measure_changes(size: int, work: Path, embedder_name: str, *, repeats: int =
         "remove_s": [round(x, 3) for x in removes],
         "first_answer_after_add_s": [round(x, 3) for x in after_add],
         "first_answer_after_remove_s": [round(x, 3) for x in after_remove],
+        "added_article_in_first_answer": cited,
         "answer_p50_s": round(statistics.median(normal), 3),
         "answer_p95_s": round(percentile(normal, 95), 3),
         "loadavg": os.getloadavg()[0],
