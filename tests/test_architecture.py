@@ -40,6 +40,12 @@ ADAPTERS = {
     "gradio": {"qa_bot.ui.app"},
     # sentence-transformers' thread setting, and the one-time ONNX export of MiniLM
     "torch": {"qa_bot.index.embeddings", "qa_bot.index.onnx_minilm"},
+    # the article readers, one adapter each
+    "trafilatura": {"qa_bot.ingest.html_reader"},
+    "lxml": {"qa_bot.ingest.html_reader"},
+    "pdfminer": {"qa_bot.ingest.pdf_reader"},
+    "docx": {"qa_bot.ingest.docx_reader"},
+    "httpx": {"qa_bot.ingest.fetch", "qa_bot.llm.openai_http"},
 }
 
 

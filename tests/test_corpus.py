@@ -1,7 +1,7 @@
 import pytest
 
 from qa_bot.errors import CorpusError
-from qa_bot.ingest.corpus import extract_html, load_corpus, load_document
+from qa_bot.ingest.corpus import load_corpus, load_document
 
 from .conftest import ARTICLE, CORPUS, MULTI_CORPUS
 
@@ -25,14 +25,13 @@ def test_all_three_formats_load():
     assert not md.title.startswith("#")
 
 
-def test_html_extraction_drops_scripts_and_navigation():
-    page = extract_html(
-        "<html><head><title>T &amp; co</title><script>evil()</script></head>"
-        "<body><nav>Home | About</nav><h1>Head</h1>"
-        "<p>First &lt;para&gt;.</p><p>Second.</p></body></html>"
-    )
-    assert page.title == "T & co"
-    assert page.text == "Head\n\nFirst <para>.\n\nSecond."
+def test_html_page_keeps_the_article_and_drops_scripts_and_navigation():
+    (doc,) = [d for d in load_corpus([MULTI_CORPUS]) if d.path.endswith(".html")]
+    assert doc.title == "Kestrel Peak mountain railway opens after six years of work"
+    assert "Tickets sold out" not in doc.text  # the <script>
+    assert "Weather" not in doc.text  # the <nav>
+    assert "The line is 14.2 kilometres long" in doc.text
+    assert doc.date == ""  # the page states none (a year in the prose is not its date)
 
 
 @pytest.mark.parametrize(
@@ -42,7 +41,9 @@ def test_html_extraction_drops_scripts_and_navigation():
         ("blank.txt", b"  \n\n\t ", "has no text"),
         ("binary.txt", b"\x00\x01\x02PNG", "looks binary"),
         ("latin1.txt", "caf\u00e9".encode("latin-1"), "not valid UTF-8"),
-        ("doc.pdf", b"%PDF-1.4", "unsupported type"),
+        ("doc.pdf", b"%PDF-1.4", "not a readable PDF"),
+        ("notes.docx", b"PK\x03\x04 not really", "not a Word document"),
+        ("old.doc", b"\xd0\xcf\x11\xe0", "unsupported type"),
     ],
 )
 def test_bad_files_get_an_error_naming_the_file(tmp_path, name, content, message):

@@ -17,6 +17,8 @@ from qa_bot.errors import CorpusError
 from qa_bot.index import library as library_module
 from qa_bot.ui.session import ChatSession
 from tests.fakes import HashingEmbedder
+from tests.ingest_files import news_page, write_pdf
+from tests.link_server import Route, link_server
 
 HARBOUR = (
     b"Harbour news\n\nThe harbour festival in Velmora drew 40,000 visitors on Sunday. "
@@ -141,6 +143,35 @@ def test_an_upload_is_seen_only_by_the_session_that_made_it(settings, tmp_path):
     with pytest.raises(CorpusError, match="No article has the id"):
         engine.remove_article(doc_id, viewer="session-b")
     assert "Removed" in session.remove(doc_id, viewer="session-a")
+
+
+def test_a_link_added_in_a_session_is_private_to_it_and_keeps_its_metadata(settings):
+    """`add_url` makes an upload like `add_article`: the session's own, with the page's date,
+    author and source kept in the catalogue (so a fresh process, a replica, shows them)."""
+    linked = settings.replace(fetch_allow_networks=("127.0.0.1/32",))
+    engine = Engine(linked)
+    session = ChatSession(engine, linked)
+    with link_server() as server:
+        server.routes["/news/festival"] = Route(news_page().encode("utf-8"))
+        assert "Added" in session.add_url(f"{server.base}/news/festival", viewer="session-a")
+    [row] = [r for r in engine.articles("session-a") if r[0].startswith("upload-")]
+    doc_id = row[0]
+    assert row[2] == "your upload (Velmora Gazette)" and row[4] == "2024-06-29"
+    assert doc_id not in {r[0] for r in engine.articles("session-b")}
+    assert engine.article(doc_id, "session-b") is None
+    replica = Engine(linked)  # reads everything from the catalogue
+    info = replica.article(doc_id, "session-a")
+    assert info is not None and (info.date, info.author) == ("2024-06-29", "Mara Quill")
+    assert replica.article(doc_id) is None
+
+
+def test_a_pdfs_pages_survive_in_the_catalogue(settings, tmp_path):
+    pages = [["The ferry leaves Tartu harbour at nine."], ["The winter timetable starts in May."]]
+    pdf = write_pdf(tmp_path / "ferry.pdf", pages, title="Ferry timetable", author="Office")
+    upload = Engine(settings).add_article("ferry.pdf", pdf.read_bytes())
+    replica = Engine(settings)
+    result = replica.answer("When does the winter timetable start?", top_k=10)
+    assert 2 in {p.page for p in result.passages if p.doc_id == upload.doc_id}
 
 
 def test_bm25_alone_never_finds_another_sessions_upload(settings, tmp_path):

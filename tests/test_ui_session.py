@@ -221,7 +221,8 @@ def test_article_titles_are_escaped_in_the_list(settings, tmp_path):
 @pytest.mark.parametrize(
     "name, content, expected",
     [
-        ("notes.pdf", b"%PDF-1.4", "not a supported article type"),
+        ("notes.pdf", b"%PDF-1.4", "not a readable PDF"),
+        ("notes.exe", b"MZ", "not a supported article type"),
         ("empty.txt", b"", "empty"),
         ("binary.txt", bytes(range(256)) * 4, ""),
         ("huge.txt", b"word " * 300_000, "the limit is"),

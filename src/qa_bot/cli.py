@@ -33,13 +33,19 @@ def build_parser() -> argparse.ArgumentParser:
     index = sub.add_parser(
         "index",
         help="build or update the index",
-        description="Index articles (.txt, .md, .html). With no PATH, index the configured "
-        "corpus (QA_BOT_CORPUS, default: the bundled article). The index then holds exactly "
-        "these articles: unchanged ones are kept, changed ones re-embedded, removed ones dropped.",
+        description="Index articles (.txt, .md, .html, .pdf, .docx). With no PATH, index the "
+        "configured corpus (QA_BOT_CORPUS, default: the bundled article). The index then holds "
+        "exactly these articles: unchanged ones are kept, changed ones re-embedded, removed ones "
+        "dropped. With --add, a PATH may be a link (http:// or https://): the page, PDF or "
+        "Word file is fetched, saved with the uploads and indexed.",
     )
-    index.add_argument("paths", nargs="*", metavar="PATH", help="article files or folders")
     index.add_argument(
-        "--add", action="store_true", help="add or update these articles and keep the others"
+        "paths", nargs="*", metavar="PATH", help="article files or folders, or links with --add"
+    )
+    index.add_argument(
+        "--add",
+        action="store_true",
+        help="add or update these articles (or links) and keep the others",
     )
     index.add_argument(
         "--rebuild",
@@ -163,12 +169,29 @@ def _index(args) -> int:
             report = engine.remove_article(doc_id)
             print(report.summary())
     else:
-        count = "the configured corpus" if not args.paths else f"{len(args.paths)} path(s)"
-        say(f"indexing {count}{' (adding to the index)' if args.add else ''}…")
-        report = engine.index(args.paths or None, add=args.add, rebuild=args.rebuild)
-        print(report.summary())
+        links = [p for p in args.paths if is_link(p)]
+        paths = [p for p in args.paths if not is_link(p)]
+        if links and not args.add:
+            raise QaBotError(
+                f"A link can only be added to the index: qa-bot index --add {links[0]}"
+            )
+        for link in links:
+            say(f"fetching {link}…")
+            upload = engine.add_url(link)
+            print(f"{link}: saved as {upload.doc_id!r}. {upload.report.summary()}")
+        if paths or not links:
+            count = "the configured corpus" if not paths else f"{len(paths)} path(s)"
+            say(f"indexing {count}{' (adding to the index)' if args.add else ''}…")
+            report = engine.index(paths or None, add=args.add, rebuild=args.rebuild)
+            print(report.summary())
     print(f"Index: {engine.store.location}")
     return 0
+
+
+def is_link(value: str) -> bool:
+    """A PATH argument that is a URL ("http://...", "https://...", or any "scheme://")."""
+    head = value.split("://", 1)[0]
+    return "://" in value and head.isalpha() and len(head) > 1
 
 
 def _ask(args) -> int:
@@ -187,8 +210,9 @@ def _ask(args) -> int:
     if result.sources:
         print("\nSources:")
         for number, source in enumerate(result.sources, start=1):
+            page = f"page {source.page}, " if source.page else ""
             print(
-                f"[{number}] {source.title} (chars {source.start}-{source.end}, "
+                f"[{number}] {source.title} ({page}chars {source.start}-{source.end}, "
                 f"score {source.score:.2f})"
             )
             print(f"    {source.text.strip()}")

@@ -126,6 +126,25 @@ class Settings:
     max_upload_bytes: int = _setting(
         1_000_000, "QA_BOT_MAX_UPLOAD_BYTES", "Largest article the UI accepts for upload."
     )
+    fetch_timeout: float = _setting(
+        20.0,
+        "QA_BOT_FETCH_TIMEOUT",
+        "Seconds 'Add from URL' (and `qa-bot index --add URL`) waits for a link's whole "
+        "download, redirects included.",
+    )
+    fetch_max_bytes: int = _setting(
+        5_000_000,
+        "QA_BOT_FETCH_MAX_BYTES",
+        "Largest web page or file a link may return (web pages carry their menus and "
+        "scripts, so this is larger than the upload limit).",
+    )
+    fetch_allow_networks: tuple[str, ...] = _setting(
+        (),
+        "QA_BOT_FETCH_ALLOW_NETWORKS",
+        "Private networks links may lead to, in CIDR notation separated by commas (e.g. "
+        "`10.1.0.0/16` for an intranet). Empty: links to private, loopback and link-local "
+        "addresses are refused, checked after DNS and on every redirect.",
+    )
     queue_size: int = _setting(
         16, "QA_BOT_QUEUE_SIZE", "Requests the web UI queues before it answers 'busy'."
     )
@@ -227,7 +246,7 @@ class Settings:
 def _parse(f: dataclasses.Field, raw: str) -> Any:
     if f.name == "corpus":
         return tuple(p for p in raw.split(os.pathsep) if p)
-    if f.name == "allowed_hosts":
+    if f.name in ("allowed_hosts", "fetch_allow_networks"):
         return tuple(h.strip() for h in raw.split(",") if h.strip())
     return _coerce(f, raw)
 

@@ -14,11 +14,11 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa_bot.answering.answerers import Answerer, make_answerer
 from qa_bot.answering.followup import check_history_size, resolve
-from qa_bot.answering.retrieve import Bm25Index, ChunkTable, HybridRetriever
+from qa_bot.answering.retrieve import ArticleInfo, Bm25Index, ChunkTable, HybridRetriever
 from qa_bot.answering.validation import validate_question
 from qa_bot.config import Settings
 from qa_bot.errors import IndexNotFoundError, StoreError
@@ -31,6 +31,9 @@ from qa_bot.ingest.corpus import load_corpus
 from qa_bot.types import Answer, Chunk, StreamEvent
 
 __all__ = ["UPLOAD_PREFIX", "Engine", "Upload", "answer", "answer_stream", "get_engine"]
+
+if TYPE_CHECKING:
+    from qa_bot.ingest.fetch import FetchPolicy
 
 log = logging.getLogger("qa_bot.engine")
 _RECHECK_SECONDS = 1.0  # how often to look for changes made by another process or replica
@@ -101,16 +104,40 @@ class Engine:
             documents += load_corpus([uploads], allow_empty=True)
         return documents
 
-    def add_article(self, filename: str, content: bytes, *, owner: str = PUBLIC) -> Upload:
+    def add_article(
+        self,
+        filename: str,
+        content: bytes,
+        *,
+        owner: str = PUBLIC,
+        max_bytes: int | None = None,
+    ) -> Upload:
         """Check an uploaded article and add it (see `Library.add_upload`).
 
         This is the operator's way to add an article for everyone; the web UI passes the
         uploading session as `owner`, so only that session sees it.
         """
         self.loaded()  # build the corpus index first, or it would hold only this upload
-        upload = self.library.add_upload(filename, content, owner=owner)
+        upload = self.library.add_upload(filename, content, owner=owner, max_bytes=max_bytes)
         self._after_change()
         return upload
+
+    def add_url(
+        self, url: str, *, policy: FetchPolicy | None = None, owner: str = PUBLIC
+    ) -> Upload:
+        """Fetch the article at `url` (a web page, PDF, Word or text file) and add it as an
+        upload for `owner`, with the same checks and the same all-or-nothing indexing as
+        `add_article` (the web UI passes the asking session, as for an upload).
+
+        The link is refused (`UnsafeLinkError`) when it, its DNS answer or a redirect leads
+        to a private, loopback or link-local address (see `qa_bot.ingest.fetch`).
+        """
+        from qa_bot.ingest.fetch import FetchPolicy, fetch_article
+
+        page = fetch_article(url, policy or FetchPolicy.from_settings(self.settings))
+        return self.add_article(
+            page.filename, page.content, owner=owner, max_bytes=self.settings.fetch_max_bytes
+        )
 
     def remove_article(self, doc_id: str, *, viewer: str | None = None) -> IndexReport:
         """Drop an uploaded article (see `Library.remove`)."""
@@ -120,20 +147,39 @@ class Engine:
         return report
 
     def articles(self, viewer: str | None = None):
-        """(doc_id, title, source, chunk count) of every article `viewer` may see."""
+        """(doc_id, title, source, chunk count, date) of every article `viewer` may see."""
         table = self.loaded().table
         rows = []
         for info in self.library.articles(viewer):
             source = info.source
-            if info.is_upload:
-                source = "your upload" if info.owner not in (PUBLIC, None) else "uploaded"
-            rows.append((info.doc_id, info.title, source, len(table.chunks_of(info.doc_id))))
+            if info.is_upload and info.owner != PUBLIC:
+                source = f"your upload ({source})" if source else "your upload"
+            elif info.is_upload:
+                source = source or "uploaded"
+            count = len(table.chunks_of(info.doc_id))
+            rows.append((info.doc_id, info.title, source, count, info.date))
         return rows
 
-    def article_text(self, doc_id: str, viewer: str | None = None) -> str:
+    def removable(self, viewer: str | None = None) -> list[str]:
+        """Ids of the uploads `viewer` may remove: its own (everyone's when uploads are
+        shared); the operator (None) any upload."""
+        shared = self.settings.shared_uploads or viewer is None
+        return [
+            info.doc_id
+            for info in self.library.articles(viewer)
+            # an upload, or one kept as a file by an earlier version (kind "corpus")
+            if info.doc_id.startswith(UPLOAD_PREFIX) and (shared or info.owner == viewer)
+        ]
+
+    def article(self, doc_id: str, viewer: str | None = None) -> ArticleInfo | None:
+        """What the index holds about one article `viewer` may see: title, source, date,
+        author, text."""
         table = self.loaded().table
-        info = table.articles.get(doc_id)
-        return info.text if info is not None and table.visible(doc_id, viewer) else ""
+        return table.articles.get(doc_id) if table.visible(doc_id, viewer) else None
+
+    def article_text(self, doc_id: str, viewer: str | None = None) -> str:
+        info = self.article(doc_id, viewer)
+        return info.text if info is not None else ""
 
     # -- keeping the view current ------------------------------------------------------
 

@@ -63,6 +63,15 @@ class CorpusError(QaBotError):
     """An article or corpus folder cannot be read."""
 
 
+class LinkError(CorpusError):
+    """An article link cannot be fetched (timeout, 404, too big, not an article)."""
+
+
+class UnsafeLinkError(LinkError):
+    """A link is refused: not http(s), or it leads to a private, loopback or link-local
+    address (directly, through DNS or through a redirect)."""
+
+
 class FeedbackError(QaBotError):
     """The UI's feedback file cannot be written."""
 

@@ -19,10 +19,18 @@ class Document:
 
     doc_id: str
     title: str
-    text: str  # the original text (for HTML: the extracted text)
+    text: str  # the original text (for a web page, PDF or Word file: the extracted text)
     source: str = ""  # e.g. "Reuters"
     path: str = ""
-    content_hash: str = ""  # sha256 of `text` plus title/source
+    content_hash: str = ""  # sha256 of `text` plus the metadata below
+    date: str = ""  # ISO date (YYYY-MM-DD) when the article states one
+    author: str = ""
+    # For a PDF: the offset in `text` where each page begins (page 1 first); else empty.
+    page_starts: tuple[int, ...] = ()
+
+    def page_of(self, offset: int) -> int:
+        """The 1-based page holding `offset`, or 0 for an article without pages."""
+        return page_at(self.page_starts, offset)
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,14 @@ class Source:
     start: int
     end: int
     chunk_id: str = ""
+    page: int = 0  # the PDF page the passage starts on; 0 when the article has no pages
+
+
+def page_at(page_starts: tuple[int, ...], offset: int) -> int:
+    """The 1-based page whose text holds `offset` (0 without pages)."""
+    from bisect import bisect_right
+
+    return bisect_right(page_starts, offset) if page_starts else 0
 
 
 @dataclass(frozen=True)

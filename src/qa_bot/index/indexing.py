@@ -178,7 +178,25 @@ def catalogue_meta(
         "version": version,
         "state": "live",
         "changed_at": time.time(),
+        **article_extras(doc),
     }
+
+
+def article_extras(doc: Document) -> dict:
+    """Date, author and PDF page offsets, stored only when the article has them (Chroma
+    metadata holds scalars: the page offsets go as "0,1840,3702")."""
+    extras: dict = {}
+    if doc.date:
+        extras["date"] = doc.date
+    if doc.author:
+        extras["author"] = doc.author
+    if doc.page_starts:
+        extras["page_starts"] = ",".join(map(str, doc.page_starts))
+    return extras
+
+
+def page_starts_from(value) -> tuple[int, ...]:
+    return tuple(int(p) for p in str(value or "").split(",") if p.strip().isdigit())
 
 
 def embedding_text(chunk: Chunk, title: str) -> str:
@@ -201,4 +219,7 @@ def document_from_record(doc_id: str, meta: dict, text: str) -> Document:
         source=meta.get("source", ""),
         path=meta.get("path", ""),
         content_hash=meta.get("doc_hash", ""),
+        date=meta.get("date", ""),
+        author=meta.get("author", ""),
+        page_starts=page_starts_from(meta.get("page_starts")),
     )

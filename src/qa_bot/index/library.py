@@ -50,6 +50,7 @@ from qa_bot.index.indexing import (
     document_from_record,
     embed_articles,
     manifest_for,
+    page_starts_from,
 )
 from qa_bot.index.store import CatalogueRecord, ChromaStore, Head, LiveIndex
 from qa_bot.index.table import PUBLIC, ArticleInfo, ChunkTable
@@ -446,35 +447,37 @@ class Library:
         report.seconds = time.perf_counter() - started
         return report
 
-    def add_upload(self, filename: str, content: bytes, *, owner: str = PUBLIC) -> Upload:
+    def add_upload(
+        self,
+        filename: str,
+        content: bytes,
+        *,
+        owner: str = PUBLIC,
+        max_bytes: int | None = None,
+    ) -> Upload:
         """Check an uploaded file (type, size, text, sentence count) and add it for `owner`.
 
         Uploads have an id space of their own (``upload-...``), so an upload can never
         replace an article of the configured corpus; an upload with the id of an earlier
         upload of the same owner (``notes.txt`` after ``notes.md``) replaces it. Nothing is
-        written unless every check passes.
+        written unless every check passes. `max_bytes` overrides the upload size limit (a
+        fetched web page carries its menus and scripts).
         """
         from qa_bot.ingest.chunking import chunk_document
-        from qa_bot.ingest.corpus import SUPPORTED_SUFFIXES, load_document
+        from qa_bot.ingest.corpus import load_document
+        from qa_bot.ingest.formats import check_article_file
 
         name = Path(filename).name
-        suffix = Path(name).suffix.lower()
-        if suffix not in SUPPORTED_SUFFIXES:
-            raise CorpusError(
-                f"'{name}' is not a supported article type. Upload {', '.join(SUPPORTED_SUFFIXES)}."
-            )
-        if len(content) > self.settings.max_upload_bytes:
-            raise CorpusError(
-                f"'{name}' is {len(content):,} bytes; the limit is "
-                f"{self.settings.max_upload_bytes:,} bytes. Upload a shorter article."
-            )
+        check_article_file(
+            name, len(content), max_bytes=max_bytes or self.settings.max_upload_bytes
+        )
         doc_id = upload_id(name, owner)
         # The loader reads files: parse a private temporary copy, named as uploaded.
         with tempfile.TemporaryDirectory(prefix="qa-bot-upload-") as folder:
             staging = Path(folder) / name
             staging.write_bytes(content)
             try:
-                document = load_document(staging)  # empty, binary or non-UTF-8 files fail here
+                document = load_document(staging)  # empty, damaged or unreadable files fail
             except CorpusError as exc:
                 raise CorpusError(str(exc).replace(f"'{staging}'", f"'{name}'")) from None
         document = replace(document, doc_id=doc_id, path="")
@@ -624,4 +627,7 @@ def _info(record: CatalogueRecord) -> ArticleInfo:
         owner=str(meta.get("owner", PUBLIC)),
         kind=str(meta.get("kind", "corpus")),
         filename=str(meta.get("filename", "")),
+        date=str(meta.get("date", "")),
+        author=str(meta.get("author", "")),
+        page_starts=page_starts_from(meta.get("page_starts")),
     )

@@ -18,7 +18,7 @@ from typing import Any
 
 from qa_bot.index.embedder_base import Embedder
 from qa_bot.lexicon import stems
-from qa_bot.types import Chunk
+from qa_bot.types import Chunk, page_at
 
 PUBLIC = ""  # the owner of the articles everyone sees (corpus, CLI, Engine.add_article)
 
@@ -33,6 +33,9 @@ class ArticleInfo:
     owner: str = PUBLIC  # a browser session's id for a private upload
     kind: str = "corpus"  # "corpus" (QA_BOT_CORPUS, `qa-bot index`), "added" or "upload"
     filename: str = ""  # the uploaded file's name
+    date: str = ""  # ISO date when the article states one
+    author: str = ""
+    page_starts: tuple[int, ...] = ()  # for a PDF: where each page begins in `text`
 
     @property
     def is_upload(self) -> bool:
@@ -123,6 +126,11 @@ class ChunkTable:
     def title(self, doc_id: str) -> str:
         info = self.articles.get(doc_id)
         return info.title if info else doc_id
+
+    def page(self, doc_id: str, offset: int) -> int:
+        """The PDF page `offset` of the article is on; 0 when it has no pages."""
+        info = self.articles.get(doc_id)
+        return page_at(info.page_starts, offset) if info else 0
 
     # -- who may see what ---------------------------------------------------------------
 

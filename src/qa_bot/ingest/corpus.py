@@ -1,12 +1,13 @@
-"""Read articles from disk: `.txt`, `.md` and `.html`, with optional metadata.
+"""Read articles from disk: text, Markdown, web pages, PDF and Word files, with metadata.
 
-A document's `text` is the file's text exactly as decoded (for HTML: the text
-extracted from it), because citations hold offsets into it. Metadata comes from
-a sidecar `<name>.meta.json` (`{"title": ..., "source": ...}`) when there is
-one, else from the file itself (first line, `# heading` or `<title>`).
+A document's `text` is the article's text as read from its file (for a web page, PDF or
+Word file: the text its reader extracted), because citations hold offsets into it.
+Metadata comes from a sidecar `<name>.meta.json` (`{"title", "source", "date", "author"}`)
+when there is one, else from the file itself (a page's title, date and author; a PDF's
+document info; a first line or `# heading`). The formats and their readers are in
+`formats`.
 
-Left out on purpose: PDFs and other binary formats, and recursive crawling of
-anything but plain folders.
+Left out on purpose: recursive crawling of anything but plain folders.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from html.parser import HTMLParser
 from pathlib import Path
 
 from qa_bot.errors import CorpusError
+from qa_bot.ingest.formats import SUPPORTED_SUFFIXES, extract_article, supported_list
 from qa_bot.types import Document
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+__all__ = ["SUPPORTED_SUFFIXES", "load_corpus", "load_document", "doc_id_for", "content_hash"]
+
 METADATA_SUFFIX = ".meta.json"
 MAX_FILE_BYTES = 20_000_000
 
@@ -45,7 +47,7 @@ def load_corpus(paths: Iterable[str | Path], *, allow_empty: bool = False) -> li
     if not documents and not allow_empty:
         shown = ", ".join(f"'{p}'" for p in paths)
         raise CorpusError(
-            f"No articles found in {shown}. Add .txt, .md or .html files and index again."
+            f"No articles found in {shown}. Add articles ({supported_list()}) and index again."
         )
     _check_unique_ids(documents)
     return documents
@@ -59,7 +61,7 @@ def _articles_in(folder: Path) -> list[Path]:
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             raise CorpusError(
                 f"'{path}' is not an article qa-bot can read (suffix {path.suffix or 'none'}). "
-                f"Supported: {', '.join(SUPPORTED_SUFFIXES)}. Move it out of the corpus folder."
+                f"Supported: {supported_list()}. Move it out of the corpus folder."
             )
         found.append(path)
     return found
@@ -77,34 +79,34 @@ def _check_unique_ids(documents: list[Document]) -> None:
 
 
 def load_document(path: str | Path) -> Document:
+    """Read one article file; `CorpusError` says what is wrong with a bad one."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise CorpusError(
             f"'{path}' has an unsupported type ({suffix or 'no suffix'}). "
-            f"Supported: {', '.join(SUPPORTED_SUFFIXES)}."
+            f"Supported: {supported_list()}."
         )
-    raw = _read_bytes(path)
-    text = _decode(path, raw)
-    if suffix in (".html", ".htm"):
-        extracted = extract_html(text)
-        text, found_title = extracted.text, extracted.title
-    elif suffix in (".md", ".markdown"):
-        found_title = _markdown_title(text)
-    else:
-        found_title = _first_line(text)
-    if not text.strip():
+    article = extract_article(_read_bytes(path), suffix, name=str(path))
+    if not article.text.strip():
         raise CorpusError(f"'{path}' has no text. Put the article's text in it, or remove it.")
     meta = _read_metadata(path)
-    title = str(meta.get("title") or found_title or path.stem)
-    source = str(meta.get("source") or "")
+    title = str(meta.get("title") or article.title or path.stem)
+    source = str(meta.get("source") or article.source or "")
+    date = str(meta.get("date") or article.date or "")
+    author = str(meta.get("author") or article.author or "")
     return Document(
         doc_id=doc_id_for(path),
         title=title,
-        text=text,
+        text=article.text,
         source=source,
         path=str(path),
-        content_hash=content_hash(text, title, source),
+        content_hash=content_hash(
+            article.text, title, source, date=date, author=author, pages=article.page_starts
+        ),
+        date=date,
+        author=author,
+        page_starts=article.page_starts,
     )
 
 
@@ -114,9 +116,25 @@ def doc_id_for(path: Path) -> str:
     return slug or "article"
 
 
-def content_hash(text: str, title: str, source: str) -> str:
+def content_hash(
+    text: str,
+    title: str,
+    source: str,
+    *,
+    date: str = "",
+    author: str = "",
+    pages: tuple[int, ...] = (),
+) -> str:
+    """sha256 of what the index stores about an article: a change re-indexes it.
+
+    The newer fields join only when set, so an article without them keeps the hash it
+    had before they existed (and is not re-embedded for nothing).
+    """
     digest = hashlib.sha256()
-    for part in (text, title, source):
+    parts = [text, title, source]
+    if date or author or pages:
+        parts += [date, author, ",".join(map(str, pages))]
+    for part in parts:
         digest.update(part.encode("utf-8"))
         digest.update(b"\0")
     return digest.hexdigest()
@@ -137,17 +155,6 @@ def _read_bytes(path: Path) -> bytes:
         ) from exc
 
 
-def _decode(path: Path, raw: bytes) -> str:
-    if b"\0" in raw[:8192]:
-        raise CorpusError(f"'{path}' looks binary, not text. Save the article as UTF-8 text.")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CorpusError(
-            f"'{path}' is not valid UTF-8 (byte {exc.start}). Re-save it as UTF-8 text."
-        ) from exc
-
-
 def _read_metadata(path: Path) -> dict:
     meta_path = path.with_name(path.name[: -len(path.suffix)] + METADATA_SUFFIX)
     if not meta_path.is_file():
@@ -159,119 +166,3 @@ def _read_metadata(path: Path) -> dict:
     if not isinstance(meta, dict):
         raise CorpusError(f"Metadata '{meta_path}' must be a JSON object like {{\"title\": ...}}.")
     return meta
-
-
-def _first_line(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()[:200]
-    return ""
-
-
-def _markdown_title(text: str) -> str:
-    match = re.search(r"^#\s+(.+)$", text, flags=re.MULTILINE)
-    return match.group(1).strip() if match else _first_line(text).lstrip("#").strip()
-
-
-# --- HTML ------------------------------------------------------------------------
-
-
-class ExtractedHtml:
-    def __init__(self, title: str, text: str) -> None:
-        self.title = title
-        self.text = text
-
-
-_SKIPPED_TAGS = {
-    "script",
-    "style",
-    "noscript",
-    "template",
-    "nav",
-    "header",
-    "footer",
-    "aside",
-    "form",
-    "svg",
-}
-_BLOCK_TAGS = {
-    "p",
-    "div",
-    "section",
-    "article",
-    "main",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "li",
-    "ul",
-    "ol",
-    "blockquote",
-    "pre",
-    "table",
-    "tr",
-    "br",
-    "hr",
-    "figcaption",
-    "dd",
-    "dt",
-}
-
-
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.blocks: list[str] = []
-        self.current: list[str] = []
-        self.skip_depth = 0
-        self.in_title = False
-        self.title = ""
-        self.h1 = ""
-        self.in_h1 = False
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in _SKIPPED_TAGS:
-            self.skip_depth += 1
-        elif tag == "title":
-            self.in_title = True
-        elif tag in _BLOCK_TAGS:
-            self._flush()
-        if tag == "h1":
-            self.in_h1 = True
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIPPED_TAGS:
-            self.skip_depth = max(0, self.skip_depth - 1)
-        elif tag == "title":
-            self.in_title = False
-        elif tag in _BLOCK_TAGS:
-            self._flush()
-        if tag == "h1":
-            self.in_h1 = False
-
-    def handle_data(self, data: str) -> None:
-        if self.in_title:
-            self.title += data
-        elif not self.skip_depth:
-            self.current.append(data)
-            if self.in_h1:
-                self.h1 += data
-
-    def _flush(self) -> None:
-        block = re.sub(r"\s+", " ", "".join(self.current)).strip()
-        if block:
-            self.blocks.append(block)
-        self.current = []
-
-
-def extract_html(html: str) -> ExtractedHtml:
-    """Visible text of an HTML page, one block per paragraph, scripts dropped."""
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    parser._flush()
-    title = re.sub(r"\s+", " ", parser.title or parser.h1).strip()
-    return ExtractedHtml(title=title, text="\n\n".join(parser.blocks))

@@ -134,6 +134,15 @@ def build_app(
                 type="filepath",
                 elem_id="qa-upload",
             )
+            with gr.Row():
+                link = gr.Textbox(
+                    label="Or add an article from a link (a web page, PDF or Word file)",
+                    placeholder="https://…",
+                    max_lines=1,
+                    elem_id="qa-url",
+                    scale=4,
+                )
+                fetch = gr.Button("Add from URL", elem_id="qa-add-url", scale=1)
             upload_status = gr.HTML(elem_id="qa-upload-status", js_on_load=None)
             with gr.Row():
                 removable = gr.Dropdown(
@@ -203,6 +212,21 @@ def build_app(
             concurrency_limit=1,
             api_visibility="private",
         ).then(articles_view, None, [articles, removable], api_visibility="private")
+
+        def add_link(url, request: Request):
+            return session.add_url(url, viewer_of(request)), ""
+
+        for trigger in (fetch.click, link.submit):
+            trigger(
+                session.link_notice, [link], upload_status, queue=False, api_visibility="private"
+            ).then(
+                add_link,
+                [link],
+                [upload_status, link],
+                concurrency_id="index",
+                concurrency_limit=1,
+                api_visibility="private",
+            ).then(articles_view, None, [articles, removable], api_visibility="private")
         remove.click(
             remove_upload,
             [removable],

@@ -95,9 +95,10 @@ def highlight(text: str, spans: Sequence[tuple[int, int, int]]) -> str:
 def _passage_item(n: int | None, source: Source, *, show_title: bool) -> str:
     label = f"[{n}] " if n is not None else ""
     title = f"&middot; {_article_label(source)} " if show_title or _is_upload(source) else ""
+    page = f"page {source.page}, " if source.page else ""
     return (
         f"<li>{label}<span class='qa-score'>{_score(source.score)}</span> "
-        f"{title}<span class='qa-ref'>(chars {source.start}–{source.end})</span><br>"
+        f"{title}<span class='qa-ref'>({page}chars {source.start}–{source.end})</span><br>"
         f"{escape(source.text)}</li>"
     )
 
@@ -113,12 +114,17 @@ def _written_by(answer: Answer) -> str:
     return f"worded by {answer.backend}, each sentence checked against the article"
 
 
-def sources_html(answer: Answer | None, article_text: Callable[[str], str]) -> str:
+def sources_html(
+    answer: Answer | None,
+    article_text: Callable[[str], str],
+    byline: Callable[[str], str] | None = None,
+) -> str:
     """The sources view for one answer.
 
     Shows each cited article with the cited spans highlighted, the cited
-    passages with their scores, and the other retrieved passages as "also
-    considered". `article_text(doc_id)` returns the original article text.
+    passages with their scores (and PDF page), and the other retrieved passages
+    as "also considered". `article_text(doc_id)` returns the original article
+    text; `byline(doc_id)` its date and author ("2024-11-02 · Jo Writer"), if any.
     """
     if answer is None:
         return _EMPTY_SOURCES
@@ -138,6 +144,9 @@ def sources_html(answer: Answer | None, article_text: Callable[[str], str]) -> s
         spans = [(s.start, s.end, n) for n, s in enumerate(answer.sources, 1) if s.doc_id == doc_id]
         cited = next(s for s in answer.sources if s.doc_id == doc_id)
         parts.append(f"<h4>{_article_label(cited)}</h4>")
+        line = byline(doc_id) if byline is not None else ""
+        if line:
+            parts.append(f"<p class='qa-ref qa-byline'>{escape(line)}</p>")
         parts.append(f"<div class='qa-article'>{highlight(article_text(doc_id), spans)}</div>")
     # The title heads each article above; repeat it per passage only across articles.
     show_title = len({p.doc_id for p in (*answer.sources, *answer.passages)}) > 1
@@ -172,17 +181,29 @@ def _article_label(source: Source) -> str:
     )
 
 
-def articles_table(rows: Sequence[tuple[str, str, str, int]]) -> str:
-    """The indexed articles, from `Engine.articles()` rows (doc_id, title, source, chunks)."""
+def articles_table(rows: Sequence[tuple]) -> str:
+    """The indexed articles, from `Engine.articles()` rows (doc_id, title, source, chunks,
+    date)."""
     body = "".join(
-        f"<tr><td>{escape(title)}</td><td>{escape(source or _source_of(doc_id))}</td>"
+        f"<tr><td>{escape(title)}</td><td>{escape(date)}</td>"
+        f"<td>{escape(source or _source_of(doc_id))}</td>"
         f"<td>{count}</td><td><code>{escape(doc_id)}</code></td></tr>"
-        for doc_id, title, source, count in rows
+        for doc_id, title, source, count, date in (_padded(row) for row in rows)
     )
     return (
-        "<table><thead><tr><th>Title</th><th>Source</th><th>Passages</th>"
+        "<table><thead><tr><th>Title</th><th>Date</th><th>Source</th><th>Passages</th>"
         f"<th>Id</th></tr></thead><tbody>{body}</tbody></table>"
     )
+
+
+def _padded(row: Sequence) -> tuple:
+    """(doc_id, title, source, count, date); a row without a date gets ''."""
+    doc_id, title, source, count, *rest = row
+    return doc_id, title, source, count, str(rest[0] if rest else "")
+
+
+def byline_text(date: str, author: str) -> str:
+    return " · ".join(part for part in (date, author) if part)
 
 
 def _source_of(doc_id: str) -> str:

@@ -21,9 +21,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa_bot.engine import UPLOAD_PREFIX
 from qa_bot.errors import ConfigError, QaBotError, QuestionError, UnknownBackendError
 from qa_bot.index.table import PUBLIC
+from qa_bot.ingest.formats import check_article_file
 from qa_bot.types import Answer
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ from qa_bot.ui.feedback import feedback_record, write_feedback
 from qa_bot.ui.render import (
     answer_html,
     articles_table,
+    byline_text,
     draft_html,
     error_html,
     sources_html,
@@ -146,10 +147,18 @@ class ChatSession:
 
     def sources(self, answer: Answer | None, viewer: str | None = None) -> str:
         try:
-            return sources_html(answer, lambda doc_id: self.engine.article_text(doc_id, viewer))
+            return sources_html(
+                answer,
+                lambda doc_id: self.engine.article_text(doc_id, viewer),
+                lambda doc_id: self._byline(doc_id, viewer),
+            )
         except Exception:
             log.exception("rendering the sources view failed")
             return error_html(UNEXPECTED)
+
+    def _byline(self, doc_id: str, viewer: str | None) -> str:
+        info = self.engine.article(doc_id, viewer)
+        return byline_text(info.date, info.author) if info is not None else ""
 
     def submit(
         self,
@@ -256,15 +265,9 @@ class ChatSession:
     def uploaded_ids(self, viewer: str | None = None) -> list[str]:
         """Ids of the uploads `viewer` can remove: its own (everyone's when shared)."""
         try:
-            rows = self.engine.articles(viewer)
+            return self.engine.removable(viewer)
         except Exception:
             return []
-        return [
-            doc_id
-            for doc_id, _, source, _ in rows
-            if doc_id.startswith(UPLOAD_PREFIX)
-            and (self.settings.shared_uploads or viewer is None or source == "your upload")
-        ]
 
     def articles_view(self, viewer: str | None = None) -> tuple[str, dict]:
         """The articles table and the choices of the remove list (a Gradio update)."""
@@ -299,20 +302,19 @@ class ChatSession:
             return ""
         name = Path(path).name
         try:
-            size = os.path.getsize(path)
-            if size > self.settings.max_upload_bytes:
-                return error_html(
-                    f"'{name}' is {size:,} bytes; the limit is "
-                    f"{self.settings.max_upload_bytes:,} bytes. Upload a shorter article."
-                )
+            # The type and size check every upload route shares, before a byte is read.
+            check_article_file(
+                name, os.path.getsize(path), max_bytes=self.settings.max_upload_bytes
+            )
             wait = self._upload_slot()
             if wait:
                 return error_html(
                     f"Too many uploads: at most {self.settings.uploads_per_minute} a minute "
                     f"(QA_BOT_UPLOADS_PER_MINUTE). Try again in {wait} s."
                 )
-            owner = PUBLIC if self.settings.shared_uploads or viewer is None else viewer
-            upload = self.engine.add_article(name, Path(path).read_bytes(), owner=owner)
+            upload = self.engine.add_article(
+                name, Path(path).read_bytes(), owner=self._owner(viewer)
+            )
         except QaBotError as exc:
             return error_html(str(exc))
         except Exception:
@@ -334,6 +336,46 @@ class ChatSession:
         else:
             done = f"'{name}' is already indexed as {upload.doc_id!r}, unchanged."
         return text_html(f"{done} Ask about it in the Chat tab.")
+
+    def link_notice(self, url: str | None) -> str:
+        return text_html(f"Fetching {url.strip()}…") if url and url.strip() else ""
+
+    def add_url(self, url: str | None, viewer: str | None = None) -> str:
+        """Fetch a link and index the article for `viewer`; returns a status message
+        (escaped HTML).
+
+        Like an upload, the article is private to the browser session `viewer` unless the
+        operator shares uploads, and it shares the uploads' rate limit: a link costs the
+        server what an upload does.
+        """
+        url = (url or "").strip()
+        if not url:
+            return error_html("Paste the link of an article (https://…) first.")
+        try:
+            wait = self._upload_slot()
+            if wait:
+                return error_html(
+                    f"Too many uploads: at most {self.settings.uploads_per_minute} a minute "
+                    f"(QA_BOT_UPLOADS_PER_MINUTE). Try again in {wait} s."
+                )
+            upload = self.engine.add_url(url, owner=self._owner(viewer))
+        except QaBotError as exc:
+            return error_html(str(exc))
+        except Exception:
+            log.exception("adding the link %r failed", url)
+            return error_html(UNEXPECTED)
+        report = upload.report
+        title = self.engine.article(upload.doc_id, viewer)
+        name = f"'{title.title}'" if title is not None else url
+        if report.added or report.updated:
+            done = f"Added {name} as {upload.doc_id!r} ({report.chunks_embedded} passages indexed)."
+        else:
+            done = f"{name} is already indexed as {upload.doc_id!r}, unchanged."
+        return text_html(f"{done} Ask about it in the Chat tab.")
+
+    def _owner(self, viewer: str | None) -> str:
+        """Who an upload from `viewer` belongs to: that session, or everyone when shared."""
+        return PUBLIC if self.settings.shared_uploads or viewer is None else viewer
 
     def _upload_slot(self) -> int:
         """0 if an upload may start now (and count it), else the seconds until one may."""

@@ -68,6 +68,7 @@ def source_for(chunk: Chunk, score: float, table: ChunkTable) -> Source:
         start=chunk.start,
         end=chunk.end,
         chunk_id=chunk.chunk_id,
+        page=table.page(chunk.doc_id, chunk.start),
     )
 
 
