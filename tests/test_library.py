@@ -78,6 +78,64 @@ def test_replacing_an_upload_leaves_one_revision(engine):
     assert "52,000" in engine.article_text("upload-harbour")
 
 
+def _vector_files(engine) -> dict[str, tuple[int, int]]:
+    """(size, mtime_ns) of every HNSW file of the embedded index."""
+    return {
+        str(p.relative_to(engine.store.path)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in engine.store.path.glob("*-*-*-*-*/*.bin")
+    }
+
+
+def test_a_live_generation_is_frozen_so_changes_never_rewrite_its_vector_files(settings):
+    """Chroma rewrites HNSW files in place every 1,000 changed vectors, and a kill during
+    that rewrite leaves files that crash the next process (chroma-core/chroma#7238). A live
+    generation is frozen: a 1,500-passage change goes to Chroma's SQLite log only, and a
+    fresh process replays it."""
+    from qa_bot.index.store import is_frozen
+
+    engine = Engine(settings)
+    live = engine.loaded().live
+    assert is_frozen(live.collection) and is_frozen(live.catalogue)
+    before = _vector_files(engine)
+    assert before
+    body = " ".join(f"Berth {n} of the Velmora harbour took {n % 97} ships." for n in range(1500))
+    upload = engine.add_article("long.txt", f"Long report\n\n{body}".encode())
+    assert upload.report.chunks_embedded == 1500
+    engine.remove_article(upload.doc_id)
+    engine.add_article("long.txt", f"Long report\n\n{body}".encode())
+    assert _vector_files(engine) == before  # not one byte rewritten
+    fresh = Engine(settings)
+    hit = fresh.answer("How many ships did berth 1234 of the Velmora harbour take?")
+    assert any(p.doc_id == upload.doc_id for p in hit.passages)
+
+
+def test_a_sync_compacts_the_replayed_changes_without_embedding_again(settings, monkeypatch):
+    from qa_bot.index import store as store_module
+
+    monkeypatch.setattr(library_module, "COMPACT_AFTER", 3)
+    engine = Engine(settings, embedder=CountingEmbedder())
+    engine.loaded()
+    engine.add_article("harbour.txt", HARBOUR)
+    engine.add_article("notes.txt", HARBOUR.replace(b"Harbour news", b"Dock notes"), owner="s-a")
+    live = engine.store.live()
+    assert live.head().tail == 4
+    embedded = CountingEmbedder.texts
+    report = engine.index()  # nothing changed in the corpus, but the tail is long
+    assert report.compacted and report.chunks_embedded == 0
+    assert CountingEmbedder.texts == embedded
+    compacted = engine.store.live()
+    assert compacted.name != live.name and compacted.head().tail == 0
+    assert store_module.is_frozen(compacted.collection)
+    assert {r[0] for r in engine.articles("s-a")} == {
+        r[0] for r in Engine(settings).articles("s-a")
+    }
+    assert "Velmora" in engine.answer("Where was the harbour festival held?").text
+    private = engine.answer("Where was the harbour festival held?", viewer="s-a")
+    assert any(
+        p.doc_id.startswith("upload-") and p.doc_id != "upload-harbour" for p in private.passages
+    )
+
+
 def test_another_process_sees_a_change_without_reloading_everything(settings):
     reader, writer = Engine(settings), Engine(settings)
     reader.loaded()

@@ -32,6 +32,7 @@ class IndexReport:
     chunks_embedded: int = 0
     chunks_total: int = 0
     rebuilt: bool = False
+    compacted: bool = False  # written as a new generation from the stored vectors
     set_aside: str = ""  # where a damaged index was moved by a rebuild
     generation: str = ""
     seconds: float = 0.0
@@ -53,6 +54,8 @@ class IndexReport:
             f"{len(self.unchanged)} unchanged",
         ]
         prefix = "Rebuilt the index" if self.rebuilt else "Indexed"
+        if self.compacted:
+            prefix = "Indexed (and compacted the index)"
         moved = f" The damaged index was moved to '{self.set_aside}'." if self.set_aside else ""
         return (
             f"{prefix}: {', '.join(parts)}; {self.chunks_embedded} chunks embedded, "

@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from qa_bot.config import Settings
 from qa_bot.errors import CorpusError, StoreError
@@ -52,7 +53,14 @@ from qa_bot.index.indexing import (
     manifest_for,
     page_starts_from,
 )
-from qa_bot.index.store import CatalogueRecord, ChromaStore, Head, LiveIndex
+from qa_bot.index.store import (
+    COMPACT_AFTER,
+    CatalogueRecord,
+    ChromaStore,
+    Head,
+    LiveIndex,
+    is_frozen,
+)
 from qa_bot.index.table import PUBLIC, ArticleInfo, ChunkTable
 from qa_bot.types import Chunk, Document
 
@@ -140,6 +148,9 @@ class Library:
                 try:
                     if current is None or current.live.name != live.name:
                         self.store.require_compatible(live, self.manifest)
+                        if not is_frozen(live.collection):  # made by an earlier version
+                            with self.store.write_lock():
+                                live = self.store.freeze(live)
                         view = self._read_all(live)
                     else:
                         view = self._read_changes(current)
@@ -252,12 +263,17 @@ class Library:
                 report.rebuilt = report.rebuilt or live is not None
                 self._build_generation(live, documents, kind, add, report, progress)
             else:
-                self._sync_in_place(live, documents, kind, add, report, progress)
+                live = self.store.freeze(live)  # one made by an earlier version
+                if live.head().tail > COMPACT_AFTER:
+                    self._compact(live, documents, kind, add, report, progress)
+                else:
+                    self._sync_in_place(live, documents, kind, add, report, progress)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _sync_in_place(self, live, documents, kind, add, report, progress) -> None:
-        records = {d: r for d, r in live.records().items() if r.meta.get("state") == "live"}
+    def _plan(self, records, documents, kind, add, report) -> tuple[list[Document], list[str]]:
+        """What a sync changes: the documents to embed and the ids to remove (the report
+        says which were added, updated, unchanged and removed)."""
         wanted = {doc.doc_id: doc for doc in documents}
         to_embed: list[Document] = []
         for doc_id, doc in wanted.items():
@@ -281,6 +297,11 @@ class Library:
             else:
                 removed.append(doc_id)
         report.removed = sorted(removed)
+        return to_embed, removed
+
+    def _sync_in_place(self, live, documents, kind, add, report, progress) -> None:
+        records = {d: r for d, r in live.records().items() if r.meta.get("state") == "live"}
+        to_embed, removed = self._plan(records, documents, kind, add, report)
         self._sweep_orphans(live, records)
         if report.changed:
             embedded = [
@@ -306,6 +327,69 @@ class Library:
         report.chunks_total = self._passages(live, head)
         report.generation = live.name
 
+    def _compact(self, live, documents, kind, add, report, progress) -> None:
+        """The sync as a new generation that copies the stored vectors of every article it
+        keeps (nothing re-embedded): the changes Chroma replays at every open start again
+        from zero. Costs a pass over the library, once per `COMPACT_AFTER` changed passages.
+        """
+        records = {
+            d: r for d, r in live.records(with_text=True).items() if r.meta.get("state") == "live"
+        }
+        to_embed, removed = self._plan(records, documents, kind, add, report)
+        fresh = {d.doc_id for d in to_embed}
+        stored: dict[str, list[tuple[str, str, dict, Any]]] = {}
+        current = {(d, str(r.meta.get("rev", ""))) for d, r in records.items()}
+        for chunk_id, text, meta, vector in live.rows(include_embeddings=True):
+            key = (meta.get("doc_id", ""), meta.get("rev", ""))
+            if key in current and key[0] not in fresh:
+                stored.setdefault(key[0], []).append((chunk_id, text, meta, vector))
+        writer = self.store.new_generation(self.manifest)
+        try:
+            articles: list[tuple[EmbeddedArticle, str, str, str]] = []
+            for doc_id, record in records.items():
+                if doc_id in fresh or doc_id in removed:
+                    continue
+                meta = record.meta
+                rows = sorted(stored.get(doc_id, []), key=lambda row: int(row[2]["seq"]))
+                if len(rows) != int(meta.get("chunk_count", -1)):
+                    raise StoreError(
+                        f"The index at {self.store.location} lacks passages of {doc_id!r}. "
+                        "Run `qa-bot index --rebuild`."
+                    )
+                article = EmbeddedArticle(
+                    document_from_record(doc_id, meta, record.text),
+                    str(meta.get("rev", "")),
+                    [_chunk(i, t, m) for i, t, m, _ in rows],
+                    [v for *_, v in rows],
+                )
+                articles.append((article, *_ownership(meta)))
+            for batch in embed_articles(
+                self.embedder,
+                to_embed,
+                chunk_max_tokens=self.settings.chunk_max_tokens,
+                progress=progress,
+            ):
+                report.chunks_embedded += sum(len(a.chunks) for a in batch)
+                articles += [(a, PUBLIC, kind, "") for a in batch]
+            for article, owner, *_ in articles:
+                writer.add(*chunk_rows(article, owner))
+            passages = sum(len(a.chunks) for a, *_ in articles)
+            self._check_caps(0, 0, len(articles), passages)
+            head = Head(1, uuid.uuid4().hex, len(articles), passages)
+            new_live = writer.commit(
+                [
+                    _record(a, owner=o, kind=k, filename=n, version=head.version)
+                    for a, o, k, n in articles
+                ],
+                head,
+            )
+        except BaseException:
+            writer.abandon()
+            raise
+        report.compacted = True
+        report.chunks_total = writer.count
+        report.generation = new_live.name
+
     def _build_generation(self, live, documents, kind, add, report, progress) -> None:
         """A new generation with `documents` and what is kept of the old one, swapped in whole."""
         kept: list[tuple[Document, str, str, str]] = []  # document, owner, kind, filename
@@ -316,14 +400,8 @@ class Library:
                 if meta.get("state") != "live" or doc_id in wanted:
                     continue
                 if add or meta.get("kind") not in ("corpus", "added"):
-                    kept.append(
-                        (
-                            document_from_record(doc_id, meta, record.text),
-                            str(meta.get("owner", PUBLIC)),
-                            str(meta.get("kind", "added")),
-                            str(meta.get("filename", "")),
-                        )
-                    )
+                    document = document_from_record(doc_id, meta, record.text)
+                    kept.append((document, *_ownership(meta)))
         everything = [(d, PUBLIC, kind, "") for d in documents] + kept
         self._check_caps(0, 0, len(everything), None)
         writer = self.store.new_generation(self.manifest)
@@ -508,7 +586,7 @@ class Library:
                 f"There is no index at {self.store.location} yet. Run `qa-bot index` first."
             )
         self.store.require_compatible(live, self.manifest)
-        return live
+        return self.store.freeze(live)
 
     def _commit(
         self,
@@ -538,7 +616,10 @@ class Library:
             CatalogueRecord(r.doc_id, {"state": "removed", "version": version, "rev": ""})
             for r in removed
         ]
-        new_head = Head(version, uuid.uuid4().hex, articles_after, passages_after)
+        written = sum(len(a.chunks) for a, *_ in articles)
+        deleted = sum(int(r.meta.get("chunk_count", 0)) for r in gone.values())
+        tail = head.tail + written + deleted
+        new_head = Head(version, uuid.uuid4().hex, articles_after, passages_after, tail)
         live.commit(records, new_head)
         # Now the old revisions are unreachable: delete them (a crash here leaves orphans,
         # which no reader shows and the next sync sweeps).
@@ -599,6 +680,15 @@ def _record(
 ) -> CatalogueRecord:
     meta = catalogue_meta(article, owner=owner, kind=kind, filename=filename, version=version)
     return CatalogueRecord(article.document.doc_id, meta, article.document.text)
+
+
+def _ownership(meta: dict) -> tuple[str, str, str]:
+    """(owner, kind, filename) of a catalogue record."""
+    return (
+        str(meta.get("owner", PUBLIC)),
+        str(meta.get("kind", "added")),
+        str(meta.get("filename", "")),
+    )
 
 
 def _chunk(chunk_id: str, text: str, meta: dict) -> Chunk:

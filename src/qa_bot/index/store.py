@@ -26,6 +26,21 @@ new generation aside, then flip ``complete`` to true in one metadata update, the
 the generations before the previous one (which a reader in another process may still use)
 with their files. Readers take the newest complete generation.
 
+Vector files and kills. Chroma (1.5.9) keeps each collection's HNSW graph in memory and
+rewrites its files in place every `sync_threshold` (1,000) changed vectors; a process
+killed during that rewrite leaves torn files, and the next process to open them crashes
+(SIGSEGV) or searches garbage (chroma-core/chroma#7238; newer Chroma validates the files
+first). So a generation is *frozen* before it goes live (`freeze`): its sync threshold is
+raised past any real change count, and from then on an article's change lives only in
+Chroma's SQLite write-ahead log, which is transactional; the graph files stay as the build
+left them, and opening a collection replays the changes since then. A build itself may be
+torn by a kill, but it is never opened: it is not complete, and it is deleted unopened.
+Chroma reads the threshold when it loads a collection, so `freeze` reopens the embedded
+client. A Chroma *server* keeps its loaded collections until it restarts: there a freeze
+protects from its next start on (a killed app process never tears the server's files).
+The replayed tail grows with every change; `Head.tail` counts it, and a sync rebuilds the
+generation from the stored vectors (no embedding) once it passes `COMPACT_AFTER`.
+
 Writers take a file lock in the index folder (embedded mode), so two indexing
 processes never interleave; the second one waits `lock_timeout` seconds and
 then fails with a clear message.
@@ -65,6 +80,9 @@ _LOCK_NAME = ".qa-bot-write.lock"
 CATALOGUE_SUFFIX = "-catalogue"
 HEAD_ID = "~head"  # the catalogue's version record (doc ids never start with '~')
 _NO_VECTOR = [1.0]  # catalogue records are never searched, but Chroma wants a vector
+# A sync threshold no library reaches: Chroma never rewrites a frozen generation's graph.
+FROZEN_SYNC_THRESHOLD = 100_000_000
+COMPACT_AFTER = 20_000  # changed passages replayed at every open before a sync compacts
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,7 @@ class Head:
     token: str
     articles: int = 0
     passages: int = 0
+    tail: int = 0  # passages written or deleted since the generation was built
 
 
 @dataclass(frozen=True)
@@ -373,6 +392,24 @@ class ChromaStore:
         )
         return GenerationWriter(self, collection, catalogue, manifest)
 
+    def freeze(self, live: LiveIndex) -> LiveIndex:
+        """Stop Chroma rewriting this generation's vector files (see the module docstring);
+        returns the generation as reopened. A no-op for a frozen one."""
+        if is_frozen(live.collection) and is_frozen(live.catalogue):
+            return live
+        frozen = {"hnsw": {"sync_threshold": FROZEN_SYNC_THRESHOLD}}
+        for collection in (live.collection, live.catalogue):
+            if not is_frozen(collection):
+                self._call("freeze the index", collection.modify, configuration=frozen)
+        name = live.name
+        if self.path is not None:
+            # Chroma keeps the old threshold for what it has loaded: load it again.
+            self._forget_client()
+        collection = self._get_collection(name)
+        if collection is None:
+            raise StoreError(f"The index generation {name} went away while it was frozen.")
+        return LiveIndex(self, collection)
+
     def catalogue_of(self, collection):
         """The catalogue collection of a generation (created empty if an old one lacks it)."""
         return self._call(
@@ -465,20 +502,27 @@ class GenerationWriter:
         self.count += len(ids)
 
     def commit(self, records: Sequence[CatalogueRecord], head: Head) -> LiveIndex:
-        """Write the catalogue, flip this generation to complete (one update), drop the others."""
+        """Write the catalogue, freeze the generation, flip it to complete (one update),
+        drop the others."""
         _upsert_catalogue(self.store, self.catalogue, records, head)
+        live = self.store.freeze(LiveIndex(self.store, self.collection))
         self.store._call(
             "mark the index complete",
-            self.collection.modify,
+            live.collection.modify,
             metadata=self.manifest.to_metadata(complete=True),
         )
         self.store.drop_superseded(self.name)
-        return LiveIndex(self.store, self.collection)
+        return LiveIndex(self.store, live.collection)
 
     def abandon(self) -> None:
         for name in (self.name, self.name + CATALOGUE_SUFFIX):
             with contextlib.suppress(Exception):
                 self.store.client.delete_collection(name)
+
+
+def is_frozen(collection) -> bool:
+    hnsw = (getattr(collection, "configuration_json", None) or {}).get("hnsw") or {}
+    return int(hnsw.get("sync_threshold") or 0) >= FROZEN_SYNC_THRESHOLD
 
 
 def _add_chunks(store: ChromaStore, collection, ids, embeddings, documents, metadatas) -> None:
@@ -510,6 +554,7 @@ def _upsert_catalogue(store: ChromaStore, catalogue, records, head: Head) -> Non
         "token": head.token,
         "articles": head.articles,
         "passages": head.passages,
+        "tail": head.tail,
         "state": "head",
     }
     rows.append((HEAD_ID, head_meta, ""))
@@ -562,6 +607,7 @@ class LiveIndex:
             str(meta.get("token", "")),
             int(meta.get("articles", 0)),
             int(meta.get("passages", 0)),
+            int(meta.get("tail", 0)),
         )
 
     def records(
