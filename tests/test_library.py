@@ -232,6 +232,29 @@ def test_a_pdfs_pages_survive_in_the_catalogue(settings, tmp_path):
     assert 2 in {p.page for p in result.passages if p.doc_id == upload.doc_id}
 
 
+def test_replies_and_typo_matching_count_only_what_the_viewer_sees(settings):
+    """A decline and a "doesn't say" name what the asking session can see, and its typo
+    matching knows only those words: another session's upload leaks through neither."""
+    engine = Engine(settings)
+    engine.add_article("harbour.txt", HARBOUR, owner="session-a")
+    public_title = engine.article("csto-summit-bishkek").title
+    # "Velmora" and "Petrov" are words of A's upload only: to B this is off-topic.
+    question = "Tell me about Velmorra and Petrov"
+    theirs = engine.answer(question, viewer="session-b")
+    assert theirs.abstained and f'the article "{public_title}"' in theirs.text
+    assert "2 indexed articles" not in theirs.text
+    mine = engine.answer(question, viewer="session-a")
+    assert "I can only answer questions" not in mine.text  # A's own words, one typo apart
+    nothing = engine.answer("How many submarines attended the summit?", viewer="session-b")
+    if nothing.abstained and "say" in nothing.text:
+        assert nothing.text.startswith("The article doesn't say")
+    table = engine.loaded().table
+    assert "velmora" in table.seen_by("session-a").vocabulary
+    assert "velmora" not in table.seen_by("session-b").vocabulary
+    assert "velmora" not in table.seen_by(None).vocabulary
+    assert len(table.seen_by("session-b").articles) == 1
+
+
 def test_bm25_alone_never_finds_another_sessions_upload(settings, tmp_path):
     engine = Engine(settings, retrieval_mode="bm25")
     engine.add_article("harbour.txt", HARBOUR, owner="session-a")

@@ -37,10 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("qa_bot.engine")
 _RECHECK_SECONDS = 1.0  # how often to look for changes made by another process or replica
-# Up to this many passages, a change made through this engine waits for its BM25 (well
-# under a second); above, BM25 follows off the answer path and the new article is found
-# by dense search until it is swapped in.
-_SYNC_BM25_PASSAGES = 20_000
 
 
 @dataclass(frozen=True)
@@ -228,16 +224,16 @@ class Engine:
             self._refreshing.release()
 
     def _after_change(self) -> None:
-        """After a change made here: this engine's next answer sees it."""
+        """After a change made here: this engine's next answer sees it (found by dense
+        search, and by BM25 once its rebuild, off the answer path, is swapped in)."""
         if self._loaded is None:
             return
-        view = self.library.refresh()
-        small = view is not None and len(view.table) <= _SYNC_BM25_PASSAGES
-        self._install(view, wait_for_bm25=small)
+        self._install(self.library.refresh(), wait_for_bm25=self.retrieval_mode == "bm25")
 
     def _install(self, view: LibraryView | None, *, wait_for_bm25: bool) -> None:
-        """Swap `view` in: a new retriever over its table (the old BM25 until a new one is
-        built, when not waiting for it). Answers keep using what they picked up."""
+        """Swap `view` in: a new retriever over its table, with the old BM25 until a new one
+        is built (unless told to wait for it: BM25 alone would not find a new article).
+        Answers keep using what they picked up."""
         if view is None:
             with self._lock:
                 self._loaded = None
@@ -259,22 +255,25 @@ class Engine:
             with self._lock:
                 self._loaded = _Loaded(view, retriever)
             return
+        retriever = current.retriever.with_table(view.table).warm()
         with self._lock:
-            self._loaded = _Loaded(view, current.retriever.with_table(view.table))
+            self._loaded = _Loaded(view, retriever)
 
         def build() -> None:
+            if self._loaded is None or self._loaded.view is not view:
+                return  # a newer change came first: its own build follows
             bm25 = self._bm25_for(view)
             with self._lock:
                 now = self._loaded
                 if now is not None and now.view is view:
                     self._loaded = _Loaded(view, now.retriever.with_table(view.table, bm25))
 
-        threading.Thread(target=build, daemon=True).start()
+        threading.Thread(target=build, daemon=True, name="qa-bot-bm25").start()
 
     def _bm25_for(self, view: LibraryView) -> Bm25Index | None:
         if self.retrieval_mode == "dense" or not len(view.table):
             return None
-        return Bm25Index(view.table.chunks)
+        return Bm25Index.for_table(view.table)
 
     # -- answering -----------------------------------------------------------------
 
@@ -298,7 +297,7 @@ class Engine:
         answerer = self.answerer_for(spec)
         resolved = resolve("What is the article about?", None)
         candidates = loaded.retriever.retrieve(resolved.search_query, answerer.candidates)
-        answerer.answer(resolved, candidates, loaded.table)
+        answerer.answer(resolved, candidates, loaded.table.seen_by(None))
         return time.perf_counter() - started
 
     def install_answerer(self, spec: str, answerer: Answerer) -> None:
@@ -355,7 +354,7 @@ class Engine:
         answerer = self.answerer_for(llm)
         resolved, candidates, loaded = self.prepare(question, history, top_k, answerer, viewer)
         retrieved = time.perf_counter()
-        result = answerer.answer(resolved, candidates, loaded.table)
+        result = answerer.answer(resolved, candidates, loaded.table.seen_by(viewer))
         return self._finish(result, started, retrieved, top_k)
 
     def _finish(
@@ -391,7 +390,7 @@ class Engine:
         started = time.perf_counter()
         resolved, candidates, loaded = self.prepare(question, history, top_k, answerer, viewer)
         retrieved = time.perf_counter()
-        for event in answerer.stream(resolved, candidates, loaded.table):
+        for event in answerer.stream(resolved, candidates, loaded.table.seen_by(viewer)):
             if event.kind == "answer" and event.answer is not None:
                 event = StreamEvent(
                     "answer", answer=self._finish(event.answer, started, retrieved, top_k)

@@ -53,11 +53,17 @@ class Bm25Index:
 
     TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # llama-index's BM25Retriever default
 
-    def __init__(self, chunks: Sequence[Chunk]) -> None:
+    def __init__(self, chunks: Sequence[Chunk], *, owners: Sequence[str] | None = None) -> None:
         import bm25s
         import Stemmer
 
         self.chunks = list(chunks)  # row i of the index is chunks[i]
+        # Row i belongs to owners[i] (PUBLIC or a session): a viewer's mask is one numpy
+        # comparison, not a pass over the chunks.
+        self._owner_codes: dict[str, int] = {PUBLIC: 0}
+        codes = [self._owner_codes.setdefault(o, len(self._owner_codes)) for o in owners or ()]
+        self.row_owners = np.asarray(codes or [0] * len(self.chunks), dtype=np.int32)
+        self.built_for: object = None  # the table it was built from (set by `for_table`)
         texts = [normalise(c.text) for c in self.chunks]
         self._bm25s = bm25s
         self.stemmer = Stemmer.Stemmer("english")
@@ -71,6 +77,19 @@ class Bm25Index:
         self.index = bm25s.BM25()
         self.index.index(tokens, show_progress=False)
         self.size = len(texts)
+
+    @classmethod
+    def for_table(cls, table: ChunkTable) -> Bm25Index:
+        """BM25 over every chunk of `table` (slow: build it off the answer path)."""
+        chunks = table.chunks
+        index = cls(chunks, owners=[table.articles[c.doc_id].owner for c in chunks])
+        index.built_for = table
+        return index
+
+    def visible_rows(self, viewer: str | None) -> np.ndarray:
+        """Rows of the public articles and of `viewer`'s own."""
+        own = self._owner_codes.get(viewer or PUBLIC, 0)
+        return (self.row_owners == 0) | (self.row_owners == own)
 
     def search(
         self, query: str, k: int, *, allowed: np.ndarray | None = None
@@ -111,8 +130,9 @@ class HybridRetriever:
         if mode == "dense":
             bm25 = None
         elif bm25 is None and len(table):
-            bm25 = Bm25Index(table.chunks)
+            bm25 = Bm25Index.for_table(table)
         self.bm25 = bm25
+        self._present: np.ndarray | None = None  # BM25 rows this table still has
 
     def with_table(self, table: ChunkTable, bm25: Bm25Index | None = None) -> HybridRetriever:
         """The same retriever over a newer table (and BM25, if one was built for it)."""
@@ -125,17 +145,32 @@ class HybridRetriever:
             bm25=bm25 if bm25 is not None else self.bm25,
         )
 
+    def warm(self) -> HybridRetriever:
+        """Work the first answer would do otherwise (off the answer path); returns self."""
+        self._present_rows()
+        return self
+
+    def _present_rows(self) -> np.ndarray | None:
+        """None when BM25 was built from this table; else which of its rows the table still
+        has (BM25 follows a change in the background: until then its rows of a removed or
+        replaced article are skipped). Computed once per retriever."""
+        bm25 = self.bm25
+        if bm25 is None or bm25.built_for is self.table:
+            return None
+        if self._present is None:
+            by_id = self.table.by_id
+            self._present = np.fromiter(
+                (c.chunk_id in by_id for c in bm25.chunks), dtype=bool, count=len(bm25.chunks)
+            )
+        return self._present
+
     def _allowed_rows(self, bm25: Bm25Index, viewer: str | None) -> np.ndarray | None:
         """BM25 rows that `viewer` may see and that the current table still has."""
-        table = self.table
-        if not table.has_private and bm25.chunks is table.chunks:
-            return None
-        by_id = table.by_id
-        return np.fromiter(
-            (c.chunk_id in by_id and table.visible(c.doc_id, viewer) for c in bm25.chunks),
-            dtype=bool,
-            count=len(bm25.chunks),
-        )
+        present = self._present_rows()
+        if not self.table.has_private:
+            return present
+        visible = bm25.visible_rows(viewer)
+        return visible if present is None else visible & present
 
     def retrieve(self, query: str, k: int, *, viewer: str | None = None) -> list[Candidate]:
         """The `k` best chunks for `query` that `viewer` may see, with dense and BM25 evidence.

@@ -77,6 +77,7 @@ log = logging.getLogger("qa_bot.index.store")
 SCHEMA_VERSION = 2  # 2: the catalogue collection, revisions in chunk ids
 _PAGE = 5000  # rows per Chroma call; keeps requests under server size limits
 _LOCK_NAME = ".qa-bot-write.lock"
+_LOCKED_TRIES = 5  # a call SQLite refused as "database is locked" is tried this often
 CATALOGUE_SUFFIX = "-catalogue"
 HEAD_ID = "~head"  # the catalogue's version record (doc ids never start with '~')
 _NO_VECTOR = [1.0]  # catalogue records are never searched, but Chroma wants a vector
@@ -291,16 +292,29 @@ class ChromaStore:
         return target
 
     def _call(self, what: str, fn, *args, **kwargs):
-        """Run a Chroma call, translating its errors into StoreError."""
-        try:
-            return fn(*args, **kwargs)
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise StoreError(
-                f"Chroma failed to {what} at {self.location} ({type(exc).__name__}: {exc}). "
-                "If the index is damaged, run `qa-bot index --rebuild`."
-            ) from exc
+        """Run a Chroma call, translating its errors into StoreError.
+
+        SQLite's "database is locked" (Chroma's own background work, or another process,
+        held the write lock past its wait) rolls the call back: it is tried again a few
+        times before it counts as a failure.
+        """
+        for attempt in range(_LOCKED_TRIES):
+            try:
+                return fn(*args, **kwargs)
+            except StoreError:
+                raise
+            except Exception as exc:
+                if "database is locked" in str(exc) and attempt + 1 < _LOCKED_TRIES:
+                    time.sleep(0.2 * (attempt + 1))
+                    continue
+                raise self._failure(what, exc) from exc
+        raise AssertionError("unreachable")
+
+    def _failure(self, what: str, exc: Exception) -> StoreError:
+        return StoreError(
+            f"Chroma failed to {what} at {self.location} ({type(exc).__name__}: {exc}). "
+            "If the index is damaged, run `qa-bot index --rebuild`."
+        )
 
     # -- generations -------------------------------------------------------------
 
