@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import stat
 import time
+from pathlib import Path
 
 import pytest
 
@@ -322,3 +323,37 @@ def test_files_chroma_creates_in_an_existing_index_folder_are_private(settings, 
     for entry in created:
         expected = 0o700 if entry.is_dir() else 0o600
         assert stat.S_IMODE(entry.stat().st_mode) == expected, entry
+
+
+# -- exit while a background refresh reads the store ------------------------------------------
+
+_EXIT_DURING_REFRESH = r"""
+import sys
+from qa_bot.config import Settings
+from qa_bot.engine import Engine
+engine = Engine(Settings.load(embedder="hashing"))
+engine.loaded()
+engine._checked_at = 0.0  # the next call starts the background check for changes
+engine.loaded()
+print("exiting", flush=True)
+"""
+
+
+def test_a_process_that_exits_during_a_background_refresh_exits_cleanly(engine):
+    """A daemon thread still inside Chroma's native code when Python exits crashed the
+    process with SIGSEGV (seen as a 'crash on opening the index after a kill'): the
+    background refresh is not a daemon, so exit waits for it."""
+    import subprocess
+    import sys
+
+    engine.loaded()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+    for _ in range(3):
+        done = subprocess.run(
+            [sys.executable, "-c", _EXIT_DURING_REFRESH],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-2000:]}"

@@ -194,7 +194,10 @@ class Engine:
                 return self._loaded
         if time.monotonic() - self._checked_at >= _RECHECK_SECONDS:
             self._checked_at = time.monotonic()
-            threading.Thread(target=self._refresh_quietly, daemon=True).start()
+            # Not a daemon: a daemon thread still inside Chroma's native code when the
+            # interpreter exits crashes the process (SIGSEGV at exit); this one reads for a
+            # moment, and exit waits for it.
+            threading.Thread(target=self._refresh_quietly, name="qa-bot-refresh").start()
         return current
 
     def _open(self) -> _Loaded:
@@ -268,6 +271,7 @@ class Engine:
                 if now is not None and now.view is view:
                     self._loaded = _Loaded(view, now.retriever.with_table(view.table, bm25))
 
+        # A daemon: BM25 is built in Python and numpy, never in Chroma's native code.
         threading.Thread(target=build, daemon=True, name="qa-bot-bm25").start()
 
     def _bm25_for(self, view: LibraryView) -> Bm25Index | None:
