@@ -1,7 +1,8 @@
 """Scale benchmark: generated corpora of 100, 1,000 and 10,000 articles.
 
     python bench/scale.py [--sizes 100,1000,10000] [--questions 300] [--skip server,llamaindex]
-    python bench/scale.py --changes [--sizes 100,1000,10000] [--embedder hashing]
+    python bench/scale.py --changes [--sizes 100,1000,10000] [--embedder hashing] [--work DIR]
+    python bench/scale.py --ingest-bbc 100 [--skip llamaindex]
 
 At each size (articles from bench/synth_corpus.py, 8-12 sentences, one
 invented town each, so every generated question has one answer):
@@ -21,8 +22,15 @@ With `--changes` (#19): at each size, a library of that many articles is built t
 `Engine.index`, then a 20-sentence article is added through `Engine.add_article` and
 removed through `Engine.remove_article` (each timed, three times), and the first answer
 after each change is timed beside the p50/p95 of ordinary answers measured in the same
-run. `--embedder hashing` builds the big libraries in seconds: the cost that grows with
-the library (store, catalogue, table, BM25) does not depend on the embedder.
+run. `--embedder hashing` builds the big libraries faster: the cost that grows with
+the library (store, catalogue, table, BM25) does not depend on the embedder. With `--work
+DIR` a library built by an earlier run is reused (`Engine.index` finds nothing to change),
+so the 10,000-article library is built once.
+
+With `--ingest-bbc N` (#19's indexing figure): N BBC News articles from ../shared/data
+into an on-disk embedded Chroma through `Library.sync`, beside llama-index's default
+ingestion of the same documents in the same run (articles/s and the ratio); `--ingest-bbc
+2208 --skip llamaindex` times the whole BBC set.
 
 Indexing is timed from loaded `Document`s (file reading excluded for both),
 with the models loaded beforehand. Figures go to stdout as a Markdown table
@@ -228,9 +236,11 @@ def measure_changes(size: int, work: Path, embedder_name: str, *, repeats: int =
         embedder=embedder_name,
     )
     engine = Engine(settings)
+    reused = engine.store.live() is not None
     started = time.perf_counter()
-    report = engine.index()
+    report = engine.index()  # with an index from an earlier run: finds nothing to change
     build = time.perf_counter() - started
+    engine.index()  # a compaction, if the earlier run's changes asked for one, is not timed
     engine.warm_up()
     normal = []
     for q in questions[:60]:
@@ -259,6 +269,7 @@ def measure_changes(size: int, work: Path, embedder_name: str, *, repeats: int =
         "passages": report.chunks_total,
         "embedder": embedder_name,
         "build_s": round(build, 1),
+        "reused_index": reused,
         "add_s": [round(x, 3) for x in adds],
         "remove_s": [round(x, 3) for x in removes],
         "first_answer_after_add_s": [round(x, 3) for x in after_add],
@@ -268,6 +279,57 @@ def measure_changes(size: int, work: Path, embedder_name: str, *, repeats: int =
         "answer_p95_s": round(percentile(normal, 95), 3),
         "loadavg": os.getloadavg()[0],
     }
+
+
+BBC = ROOT.parent / "shared" / "data" / "bbc-news"
+
+
+def bbc_documents(count: int) -> list:
+    """`count` BBC articles spread over the five sections (ids carry the section)."""
+    from dataclasses import replace
+
+    from qa_bot.ingest.corpus import load_document
+
+    if not BBC.is_dir():
+        raise SystemExit(f"--ingest-bbc needs the BBC News data in {BBC} (see eval/README.md).")
+    paths = sorted(BBC.glob("*/*.txt"))
+    documents = []
+    for path in paths[:: max(1, len(paths) // count)][:count]:
+        try:
+            document = load_document(path)
+        except Exception:
+            continue  # the one Latin-1 file
+        documents.append(replace(document, doc_id=f"bbc-{path.parent.name}-{document.doc_id}"))
+    return documents
+
+
+def measure_ingestion(count: int, work: Path, *, skip: set[str]) -> dict:
+    """qa-bot's indexing and llama-index's default ingestion of the same BBC articles."""
+    documents = bbc_documents(count)
+    embedder = make_embedder("minilm")
+    embedder.embed_documents(["warm-up"])  # load the model before any timing
+    library = Library(
+        Settings.load(chunk_max_tokens=CHUNK_MAX_TOKENS, max_passages=10_000_000),
+        ChromaStore(path=work / f"bbc-{count}"),
+        embedder,
+    )
+    result: dict = {"articles": len(documents), "loadavg_start": os.getloadavg()[0]}
+    started = time.perf_counter()
+    report = library.sync(documents)
+    seconds = time.perf_counter() - started
+    result["qabot"] = {
+        "chunks": report.chunks_total,
+        "seconds": round(seconds, 1),
+        "articles_per_s": round(len(documents) / seconds, 2),
+    }
+    print(json.dumps(result["qabot"]), flush=True)
+    if "llamaindex" not in skip:
+        result["llamaindex"] = measure_llamaindex(documents, work / f"bbc-li-{count}")
+        result["ratio"] = round(
+            result["qabot"]["articles_per_s"] / result["llamaindex"]["articles_per_s"], 2
+        )
+    result["loadavg_end"] = os.getloadavg()[0]
+    return result
 
 
 def changes_table(results: list[dict]) -> str:
@@ -345,8 +407,25 @@ def main() -> int:
         help="time adding/removing one article at each size (and the first answer after)",
     )
     parser.add_argument("--embedder", default="minilm", help="with --changes: minilm or hashing")
+    parser.add_argument(
+        "--ingest-bbc",
+        type=int,
+        metavar="N",
+        help="time indexing N BBC articles beside llama-index's default ingestion",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
+    if args.ingest_bbc:
+        work = args.work or Path(tempfile.mkdtemp(prefix="qa-bot-ingest-"))
+        try:
+            result = measure_ingestion(
+                args.ingest_bbc, work, skip={s for s in args.skip.split(",") if s}
+            )
+        finally:
+            if args.work is None:
+                shutil.rmtree(work, ignore_errors=True)
+        print(json.dumps(result, indent=2))
+        return 0
     if args.changes:
         work = args.work or Path(tempfile.mkdtemp(prefix="qa-bot-changes-"))
         try:
