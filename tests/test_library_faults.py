@@ -30,8 +30,8 @@ pytestmark = pytest.mark.slow
 
 LONG_ID = "long-harbour-report"
 QUESTION = "Who is the mayor?"  # about the base corpus: answered with or without the article
-KILLS_EACH = 3  # kills that must land inside an add, and inside a remove
-MAX_ATTEMPTS = 14
+KILLS_EACH = 2  # kills that must land inside an add, and inside a remove
+MAX_ATTEMPTS = 10
 
 
 def _base_corpus(folder: Path) -> Path:
