@@ -11,11 +11,12 @@ import json
 import re
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
-from support.servers import free_port
-from tests.ui_support import ROOT, ScriptedAnswerer, running_app
+from support.servers import app_server, free_port
+from tests.ui_support import ROOT, ScriptedAnswerer
 
 pytestmark = pytest.mark.slow
 
@@ -23,9 +24,14 @@ ARTICLE = (ROOT / "corpus" / "csto-summit-bishkek.txt").read_text(encoding="utf-
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    with running_app(tmp_path_factory.mktemp("api") / "data") as url:
-        yield url
+def served(tmp_path_factory):
+    with app_server(tmp_path_factory.mktemp("api") / "data") as (url, process, log_path):
+        yield url, process, log_path
+
+
+@pytest.fixture(scope="module")
+def app_url(served):
+    return served[0]
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +100,17 @@ class BlockingAnswerer(ScriptedAnswerer):
         return super().answer(question, candidates, table)
 
 
+def _wait_for_status(job, status, timeout: float = 60) -> None:
+    """Wait until `job` reaches `status`: fixed sleeps were too short on a loaded machine."""
+    deadline = time.monotonic() + timeout
+    while job.status().code != status:
+        assert time.monotonic() < deadline, f"{job.status().code} after {timeout} s"
+        time.sleep(0.1)
+
+
 def test_a_full_queue_answers_busy(tmp_path):
     from gradio_client import Client
+    from gradio_client.utils import Status
 
     from qa_bot.config import Settings
     from qa_bot.engine import Engine
@@ -110,9 +125,9 @@ def test_a_full_queue_answers_busy(tmp_path):
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         running = client.submit("Who chaired the summit?", api_name="/ask")
-        time.sleep(1.0)  # the first request is being answered (blocked)
+        _wait_for_status(running, Status.PROCESSING)  # being answered (blocked)
         waiting = client.submit("Who chaired the summit?", api_name="/ask")
-        time.sleep(1.0)  # the second one fills the queue of one
+        _wait_for_status(waiting, Status.IN_QUEUE)  # it fills the queue of one
         with pytest.raises(Exception, match="Queue is full"):
             client.predict("Who chaired the summit?", api_name="/ask")
         answerer.release.set()
@@ -177,3 +192,104 @@ def test_a_cross_site_upload_is_refused(app_url):
 def test_monitoring_is_off(app_url):
     status, text = _request(f"{app_url}monitoring/summary")
     assert status in (403, 404) and "total_requests" not in text
+
+
+# -- the third attack test (tests/test_attack_round3.py has the unit tests) -------------------
+
+
+@pytest.mark.parametrize("host", ["127.attacker.example", "127.0.0.1.nip.io"])
+def test_rebinding_names_that_start_like_loopback_are_refused(app_url, host):
+    status, text = _request(f"{app_url}config", headers={"Host": host})
+    assert status == 403 and "QA_BOT_ALLOWED_HOSTS" in text
+    port = app_url.rstrip("/").rsplit(":", 1)[1]
+    assert _request(f"{app_url}config", headers={"Host": f"localhost:{port}"})[0] == 200
+
+
+def test_another_local_origin_can_neither_read_nor_write(app_url):
+    origin = {"Origin": "http://localhost:9999"}
+    status, text = _request(f"{app_url}config", headers=origin)
+    assert status == 403 and "Bishkek" not in text and "components" not in text
+    body = json.dumps({"data": ["Where?"], "fn_index": 0, "session_hash": "x"}).encode()
+    headers = {**origin, "Content-Type": "application/json"}
+    join = f"{app_url}gradio_api/queue/join"
+    assert _request(join, method="POST", headers=headers, data=body)[0] == 403
+    # No CORS answer to it either, preflights included (Gradio's own layer would allow it).
+    import urllib.error
+    import urllib.request
+
+    preflight = {**origin, "Access-Control-Request-Method": "POST"}
+    for method, url in (("GET", f"{app_url}config"), ("OPTIONS", join)):
+        request = urllib.request.Request(url, method=method, headers=preflight)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 403
+        assert "access-control-allow-origin" not in {k.lower() for k in refused.value.headers}
+
+
+def test_run_predict_is_refused_without_a_traceback(served):
+    url, _, log_path = served
+    status, text = _request(
+        f"{url}gradio_api/run/predict",
+        method="POST",
+        headers={"Content-Type": "application/json"},
+        data=b'{"data": []}',
+    )
+    assert status == 404 and "queue" in text
+    assert "Traceback" not in log_path.read_text(errors="replace")
+
+
+def _rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    line = next(line for line in status.splitlines() if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+def test_a_256_mb_chunked_body_is_cut_off_and_memory_stays_flat(served):
+    import socket
+
+    url, process, _ = served
+    port = int(url.rstrip("/").rsplit(":", 1)[1])
+    before = _rss_mb(process.pid)
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(
+            b"POST /gradio_api/queue/join HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        chunk = b"%x\r\n" % 65_536 + b"x" * 65_536 + b"\r\n"
+        try:
+            for _ in range(256 * 16):  # 256 MB, no Content-Length
+                sock.sendall(chunk)
+        except OSError:
+            pass  # the server closed the connection once it had refused the body
+        reply = sock.recv(200)
+    assert reply.startswith(b"HTTP/1.1 413")
+    assert _rss_mb(process.pid) - before < 50
+
+
+def test_direct_uploads_are_limited_in_number_type_and_rate(app_url):
+    def upload(*names: str) -> int:
+        parts = b"".join(
+            f'--b\r\nContent-Disposition: form-data; name="files"; filename="{n}"\r\n'
+            "Content-Type: text/plain\r\n\r\nNote\r\n".encode()
+            for n in names
+        )
+        headers = {"Content-Type": "multipart/form-data; boundary=b"}
+        return _request(
+            f"{app_url}gradio_api/upload", method="POST", headers=headers, data=parts + b"--b--\r\n"
+        )[0]
+
+    assert upload("tool.exe") == 415
+    assert upload(*[f"n{i}.txt" for i in range(50)]) == 400
+    codes = [upload("note.txt") for _ in range(100)]
+    assert codes.count(200) <= 10 and codes.count(429) >= 90  # QA_BOT_UPLOADS_PER_MINUTE
+
+
+def test_a_huge_dict_history_is_refused(client):
+    from gradio_client.exceptions import AppError
+
+    history = [
+        {"role": "user", "content": {"text": "x " * 2_730_000}},  # 5.46 MB, as in the attack
+        {"role": "assistant", "content": "It was in Bishkek."},
+    ]
+    with pytest.raises(AppError, match="characters long; the limit is 20,000"):
+        client.predict("And the next one?", history, api_name="/ask")

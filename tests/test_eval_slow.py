@@ -10,6 +10,7 @@ import pytest
 from qa_bot.cli import main
 
 from .conftest import FIXTURES, MULTI_CORPUS, ROOT
+from .public_data import PUBLIC_DATA, needs_public_data
 
 pytestmark = pytest.mark.slow
 
@@ -22,8 +23,10 @@ def test_real_eval_on_the_bundled_article_passes_the_checked_in_gate(tmp_path):
     assert results["gate"]["passed"] is True and results["summary"]["errors"] == 0
 
 
-def test_real_eval_on_the_bbc_test_articles_passes_its_gate(tmp_path):
-    """Five BBC articles nobody tuned on, each on its own index (../shared/data/bbc-news)."""
+@needs_public_data("bbc-news", why="the BBC eval gate (five BBC News articles nobody tuned on)")
+def test_real_eval_on_the_bbc_test_articles_passes_its_gate(tmp_path, monkeypatch):
+    """Five BBC articles nobody tuned on, each on its own index."""
+    monkeypatch.setenv("QA_BOT_EVAL_DATA", str(PUBLIC_DATA / "bbc-news"))
     out = tmp_path / "out"
     gate = ROOT / "eval" / "thresholds-bbc.json"
     assert main(["eval", "--gate", str(gate), "--out", str(out)]) == 0

@@ -16,8 +16,16 @@ import pytest
 from qa_bot.errors import ModelError
 from qa_bot.reader import MODEL_DIR, Reader, load_reader, pair_text
 
+from .public_data import PUBLIC_DATA as DATA
+from .public_data import needs_public_data
+
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+TRAINING_DATA = (
+    "squad/train-v1.1.json",
+    "squad/dev-v2.0.json",
+    "selqa/selqa-ass-dev.tsv",
+    "selqa/selqa-ass-test.tsv",
+)
 TITLE = "CSTO summit in Bishkek"
 
 
@@ -80,9 +88,8 @@ def test_pair_text_puts_the_title_first():
 
 
 @pytest.mark.slow
+@needs_public_data(*TRAINING_DATA, why="the reader's training script (SQuAD, SelQA)")
 def test_the_training_script_runs_end_to_end(tmp_path):
-    if not (DATA / "squad" / "train-v1.1.json").is_file():
-        pytest.fail(f"the training data is not at {DATA} (see ../shared/data/README.md)")
     out, work = tmp_path / "out", tmp_path / "work"
     command = [
         sys.executable, str(ROOT / "scripts" / "train_reader.py"),

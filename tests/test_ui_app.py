@@ -97,3 +97,20 @@ def test_an_unreachable_own_address_gives_a_clear_error(demo, settings, monkeypa
     monkeypatch.setenv("all_proxy", f"http://127.0.0.1:{free_port()}")
     with pytest.raises(ServeError, match="NO_PROXY"):
         launch(demo, settings, port=free_port(), prevent_thread_lock=True)
+
+
+def test_every_event_goes_through_the_queue(demo):
+    # queue=False events are called on /gradio_api/run/predict, which the guard closes (N15).
+    handlers = [d for d in demo.config["dependencies"] if d.get("backend_fn")]
+    assert handlers and all(d.get("queue") is not False for d in handlers)
+
+
+def test_building_the_app_does_not_open_the_index(settings):
+    # The first start's indexing happens in warm_up, after logging is set up (U3).
+    build_app(Engine(settings), settings)
+    assert not settings.index_path.exists()
+
+
+def test_gradios_copies_of_uploads_are_swept_every_ten_minutes(demo):
+    # Direct uploads that nothing reads stay at most 20 minutes (N5).
+    assert demo.delete_cache == (600, 600)

@@ -294,3 +294,28 @@ def test_markup_in_a_model_answer_renders_as_text(browser, tmp_path):
     finally:
         context.close()
         demo.close()
+
+
+def test_a_30_turn_chat_never_breaks(browser, tmp_path):
+    """The chat's own history outgrew the 40-message limit at turn 21 (N14): the page now
+    sends only the last messages that fit. A scripted answerer keeps each turn quick."""
+    from qa_bot.config import Settings
+    from qa_bot.engine import Engine
+    from qa_bot.ui.app import build_app, launch
+
+    settings = Settings.load(data_dir=str(tmp_path / "data"), embedder="hashing")
+    demo = build_app(Engine(settings, answerer=ScriptedAnswerer("In Bishkek. [1]")), settings)
+    port = free_port()
+    launch(demo, settings, port=port, prevent_thread_lock=True)
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_selector("#qa-question textarea")
+        for turn in range(1, 31):
+            assert "Bishkek" in ask(page, f"And where was meeting {turn} held?"), turn
+        assert page.locator("#qa-chat .bot-row").count() == 30
+        assert page.locator("#qa-chat .qa-error, #qa-status .qa-error").count() == 0
+    finally:
+        context.close()
+        demo.close()

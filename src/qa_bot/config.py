@@ -152,7 +152,7 @@ class Settings:
         1500,
         "QA_BOT_MAX_ARTICLE_SENTENCES",
         "Most sentences an uploaded article may have (a long read has a few hundred); "
-        "indexing costs about 10 ms of CPU per sentence.",
+        "indexing costs 9-15 ms of CPU per sentence.",
     )
     shared_uploads: bool = _setting(
         False,
@@ -171,7 +171,24 @@ class Settings:
         "Most passages (sentences) the library holds, all articles together.",
     )
     uploads_per_minute: int = _setting(
-        6, "QA_BOT_UPLOADS_PER_MINUTE", "Uploads the web UI indexes per minute, for everyone."
+        10,
+        "QA_BOT_UPLOADS_PER_MINUTE",
+        "Files the web UI's upload route (`/gradio_api/upload`) accepts per minute from one "
+        "client address, and links it fetches per minute; what is indexed is bounded by the "
+        "sentence budgets.",
+    )
+    upload_sentences_per_minute: int = _setting(
+        1500,
+        "QA_BOT_UPLOAD_SENTENCES_PER_MINUTE",
+        "Sentences of uploaded articles the web UI indexes per minute, for everyone: the "
+        "CPU budget of uploads. Indexing costs 9-15 ms of CPU per news sentence, so the "
+        "default is under 40 % of one core.",
+    )
+    session_upload_sentences_per_minute: int = _setting(
+        750,
+        "QA_BOT_SESSION_UPLOAD_SENTENCES_PER_MINUTE",
+        "Sentences of uploaded articles the web UI indexes per minute for one browser "
+        "session, so one user cannot spend everyone's budget.",
     )
     max_history_messages: int = _setting(
         40, "QA_BOT_MAX_HISTORY_MESSAGES", "Most conversation messages a question may carry."
@@ -185,6 +202,12 @@ class Settings:
         "",
         "QA_BOT_FEEDBACK_PATH",
         "JSONL file for like/dislike feedback. Default: `<data_dir>/feedback.jsonl`.",
+    )
+    feedback_max_bytes: int = _setting(
+        10_000_000,
+        "QA_BOT_FEEDBACK_MAX_BYTES",
+        "Largest size of the feedback file; past it, the file is renamed to `<name>.1` "
+        "(replacing the previous one) and a new one is started.",
     )
 
     # -- derived locations ---------------------------------------------------

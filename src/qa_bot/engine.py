@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,19 +107,29 @@ class Engine:
         *,
         owner: str = PUBLIC,
         max_bytes: int | None = None,
+        admit: Callable[[int], None] | None = None,
     ) -> Upload:
         """Check an uploaded article and add it (see `Library.add_upload`).
 
         This is the operator's way to add an article for everyone; the web UI passes the
-        uploading session as `owner`, so only that session sees it.
+        uploading session as `owner`, so only that session sees it. `admit(sentences)` is
+        called once the upload has passed every check, just before it is indexed: it may
+        refuse it by raising (the UI's upload budget), and then nothing was written.
         """
         self.loaded()  # build the corpus index first, or it would hold only this upload
-        upload = self.library.add_upload(filename, content, owner=owner, max_bytes=max_bytes)
+        upload = self.library.add_upload(
+            filename, content, owner=owner, max_bytes=max_bytes, admit=admit
+        )
         self._after_change()
         return upload
 
     def add_url(
-        self, url: str, *, policy: FetchPolicy | None = None, owner: str = PUBLIC
+        self,
+        url: str,
+        *,
+        policy: FetchPolicy | None = None,
+        owner: str = PUBLIC,
+        admit: Callable[[int], None] | None = None,
     ) -> Upload:
         """Fetch the article at `url` (a web page, PDF, Word or text file) and add it as an
         upload for `owner`, with the same checks and the same all-or-nothing indexing as
@@ -132,7 +142,11 @@ class Engine:
 
         page = fetch_article(url, policy or FetchPolicy.from_settings(self.settings))
         return self.add_article(
-            page.filename, page.content, owner=owner, max_bytes=self.settings.fetch_max_bytes
+            page.filename,
+            page.content,
+            owner=owner,
+            max_bytes=self.settings.fetch_max_bytes,
+            admit=admit,
         )
 
     def remove_article(self, doc_id: str, *, viewer: str | None = None) -> IndexReport:

@@ -118,5 +118,13 @@ class IndexNotFoundError(StoreError):
     """There is no complete index yet."""
 
 
+class BusyError(QaBotError):
+    """A limit on shared work (the upload budget) is reached for now; `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ServeError(QaBotError):
     """The web UI could not start serving (port taken, its own address unreachable)."""

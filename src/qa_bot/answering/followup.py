@@ -17,6 +17,7 @@ from typing import Any
 
 from qa_bot.answering.answer_types import AnswerType, expected_type
 from qa_bot.answering.asking import core_question
+from qa_bot.answering.validation import TooMuchText, carried_text
 from qa_bot.errors import HistoryError
 from qa_bot.lexicon import content_stems, words
 
@@ -31,6 +32,22 @@ _REFERRING = frozenset(
 )
 
 
+NO_LIMIT = 1 << 62  # history_texts reads what check_history_size has already measured
+# The longest search query a follow-up builds from the questions it follows: a question is
+# at most 256 tokens (about 1,300 characters), so this keeps the follow-up whole and
+# bounds what it borrows. Without it, earlier messages of 20,000 characters each were
+# searched word by word inside the one answering slot.
+MAX_QUERY_CHARS = 2_000
+
+
+def capped(text: str, limit: int = MAX_QUERY_CHARS) -> str:
+    """`text` cut to at most `limit` characters, at a space when there is one."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    return cut[: cut.rfind(" ")] if " " in cut else cut
+
+
 @dataclass(frozen=True)
 class ResolvedQuestion:
     question: str  # as the user typed it
@@ -43,7 +60,11 @@ class ResolvedQuestion:
 
 
 def history_texts(history: Sequence[Any] | None) -> list[tuple[str, str]]:
-    """(role, text) pairs from OpenAI/Gradio-style messages; raises HistoryError."""
+    """(role, text) pairs from OpenAI/Gradio-style messages; raises HistoryError.
+
+    Each message's text is read by `validation.carried_text`, the measure
+    `check_history_size` applies, so what is checked is what is searched.
+    """
     if history is None:
         return []
     if not isinstance(history, (list, tuple)):
@@ -63,18 +84,8 @@ def history_texts(history: Sequence[Any] | None) -> list[tuple[str, str]]:
             raise HistoryError(
                 f"history[{position}] has role {role!r}; use 'user', 'assistant' or 'system'."
             )
-        pairs.append((role, _content_text(message["content"])))
+        pairs.append((role, carried_text(message["content"], limit=NO_LIMIT)))
     return pairs
-
-
-def _content_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, dict):  # Gradio file/component messages carry no question text
-        return str(content.get("text", ""))
-    if isinstance(content, (list, tuple)):
-        return " ".join(_content_text(part) for part in content)
-    return "" if content is None else str(content)
 
 
 def is_followup(question: str) -> bool:
@@ -89,7 +100,9 @@ def check_history_size(history: Sequence[Any] | None, *, max_messages: int, max_
     """Refuse a conversation too long to be a chat, before reading any of it.
 
     A 32 MB "previous answer" or thousands of messages would hold the one answering
-    thread for seconds; the limits are far above what a chat in the UI reaches.
+    thread for seconds; the limits are far above what a chat in the UI reaches. Every
+    shape of message is measured by the text it carries (`carried_text`): a 5.5 MB
+    ``{"text": ...}`` dict used to count as 0 characters and became the search query.
     """
     if not isinstance(history, (list, tuple)):
         return  # history_texts says what is wrong with it
@@ -100,14 +113,14 @@ def check_history_size(history: Sequence[Any] | None, *, max_messages: int, max_
         )
     for position, message in enumerate(history):
         content = message.get("content") if isinstance(message, dict) else None
-        size = len(content) if isinstance(content, (str, list, tuple)) else 0
-        if isinstance(content, (list, tuple)):
-            size = sum(len(str(part)) for part in content)
-        if size > max_chars:
+        try:
+            carried_text(content, limit=max_chars)
+        except TooMuchText as exc:
+            size = f"{exc.size:,}" if isinstance(content, str) else f"more than {max_chars:,}"
             raise HistoryError(
-                f"history[{position}] is {size:,} characters long; the limit is "
+                f"history[{position}] is {size} characters long; the limit is "
                 f"{max_chars:,}. Send shorter messages (QA_BOT_MAX_HISTORY_CHARS)."
-            )
+            ) from None
 
 
 def resolve(question: str, history: Sequence[Any] | None) -> ResolvedQuestion:
@@ -154,8 +167,8 @@ def _following(question: str, previous: ResolvedQuestion) -> ResolvedQuestion:
     return ResolvedQuestion(
         question=question,
         core=core,
-        search_query=f"{core} {previous.search_query}",
+        search_query=capped(f"{core} {previous.search_query}"),
         answer_type=answer_type,
         is_followup=True,
-        previous_query=previous.search_query,
+        previous_query=capped(previous.search_query),
     )

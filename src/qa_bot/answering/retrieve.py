@@ -16,6 +16,7 @@ until the new BM25 is swapped in. Both rankings see only what the asking session
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -57,6 +58,9 @@ class Bm25Index:
         import bm25s
         import Stemmer
 
+        # bm25s sets its own logger to DEBUG on import, which printed "Building index from
+        # IDs objects" on the console at every index change.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         self.chunks = list(chunks)  # row i of the index is chunks[i]
         # Row i belongs to owners[i] (PUBLIC or a session): a viewer's mask is one numpy
         # comparison, not a pass over the chunks.

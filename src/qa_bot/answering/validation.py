@@ -1,7 +1,11 @@
-"""Check a question before any model work: text, not empty, not too long.
+"""Check what enters before any work: a question, a conversation message, an upload's text.
 
-Bad input fails in microseconds with a message that says what to do; the cheap length guard
-runs before tokenising, so megabytes are never tokenised just to be rejected.
+One measure of size for all of them: the characters of text they carry. A message's
+content may come in any shape Gradio or OpenAI clients send (a string, a dict with
+``"text"``, a list of parts, file or component messages, which carry no text);
+`carried_text` reads every shape the same way and stops, with `TooMuchText`, as soon as
+the count passes the limit, so megabytes are never read, tokenised or searched just to be
+refused. Bad input fails in microseconds with a message that says what to do.
 """
 
 from __future__ import annotations
@@ -9,6 +13,55 @@ from __future__ import annotations
 from qa_bot.errors import EmptyQuestionError, QuestionError, QuestionTooLongError, QuestionTypeError
 from qa_bot.normalise import normalise
 from qa_bot.tokens import count_tokens
+
+# A token is at least one character and rarely more than 16: past this many characters a
+# question is refused without being tokenised.
+CHARS_PER_TOKEN_BOUND = 16
+
+
+class TooMuchText(ValueError):
+    """`carried_text` counted more than its limit; `size` is the count when it stopped."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"{size:,} characters")
+        self.size = size
+
+
+def carried_text(content: object, *, limit: int) -> str:
+    """The text a message's content carries, if it is at most `limit` characters.
+
+    A string is its own text; a dict carries the text under its ``"text"`` key (Gradio's
+    multimodal ``{"text", "files"}``, OpenAI's ``{"type": "text", "text"}`` parts); a list
+    carries its parts' texts, joined by spaces; a number its digits; anything else (file
+    and component messages, ``None``) none. Every part and dict also counts one character,
+    so a list of a million empty parts is refused as quickly as a million characters.
+    The walk is a loop over an explicit stack (no recursion) and stops at the limit.
+    """
+    pieces: list[str] = []
+    size = 0
+    stack: list[object] = [content]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            size += len(item)
+            pieces.append(item)
+        elif isinstance(item, bool) or item is None:
+            continue
+        elif isinstance(item, (int, float)):
+            pieces.append(str(item))
+            size += len(pieces[-1])
+        elif isinstance(item, dict):
+            size += 1
+            if "text" in item:
+                stack.append(item["text"])
+        elif isinstance(item, (list, tuple)):
+            size += len(item)
+            if size > limit:
+                raise TooMuchText(size)
+            stack.extend(reversed(item))
+        if size > limit:
+            raise TooMuchText(size)
+    return " ".join(piece for piece in pieces if piece)
 
 
 def validate_question(question: object, *, max_tokens: int) -> str:
@@ -19,7 +72,7 @@ def validate_question(question: object, *, max_tokens: int) -> str:
             "Pass the question as a string."
         )
     # Cheap length guard first: never tokenise megabytes just to reject them.
-    if len(question) > max_tokens * 16:
+    if len(question) > max_tokens * CHARS_PER_TOKEN_BOUND:
         raise QuestionTooLongError(tokens=len(question) // 4, limit=max_tokens)
     cleaned = question.strip()
     if not normalise(cleaned):

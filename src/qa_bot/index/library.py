@@ -532,6 +532,7 @@ class Library:
         *,
         owner: str = PUBLIC,
         max_bytes: int | None = None,
+        admit: Callable[[int], None] | None = None,
     ) -> Upload:
         """Check an uploaded file (type, size, text, sentence count) and add it for `owner`.
 
@@ -539,7 +540,8 @@ class Library:
         replace an article of the configured corpus; an upload with the id of an earlier
         upload of the same owner (``notes.txt`` after ``notes.md``) replaces it. Nothing is
         written unless every check passes. `max_bytes` overrides the upload size limit (a
-        fetched web page carries its menus and scripts).
+        fetched web page carries its menus and scripts). `admit(sentences)` is called once
+        every check has passed, just before anything is written; it may refuse by raising.
         """
         from qa_bot.ingest.chunking import chunk_document
         from qa_bot.ingest.corpus import load_document
@@ -559,6 +561,14 @@ class Library:
             except CorpusError as exc:
                 raise CorpusError(str(exc).replace(f"'{staging}'", f"'{name}'")) from None
         document = replace(document, doc_id=doc_id, path="")
+        # Measured by the text it carries before any work: a compressed format can hold far
+        # more text than its bytes.
+        if len(document.text) > self.settings.max_upload_bytes:
+            raise CorpusError(
+                f"'{name}' holds {len(document.text):,} characters of text; an upload may "
+                f"hold at most {self.settings.max_upload_bytes:,} (QA_BOT_MAX_UPLOAD_BYTES). "
+                "Upload the part you want to ask about."
+            )
         sentences = len(chunk_document(document, max_tokens=self.settings.chunk_max_tokens))
         if sentences > self.settings.max_article_sentences:
             raise CorpusError(
@@ -574,6 +584,8 @@ class Library:
                 f"corpus has ('{clash.path}'). Rename the file and upload it again."
             )
         earlier = clash.filename if clash is not None and clash.filename != name else ""
+        if admit is not None:
+            admit(sentences)
         report = self.add([document], owner=owner, kind="upload", filename=name)
         return Upload(doc_id, name, [earlier] if earlier else [], report)
 

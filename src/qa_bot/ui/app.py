@@ -16,6 +16,7 @@ requests nothing outside the server.
 
 # No `from __future__ import annotations` here: Gradio reads the handlers' type
 # hints at run time (SelectData, LikeData, the API's argument types).
+import contextlib
 import logging
 import os
 import time
@@ -26,12 +27,14 @@ from qa_bot.config import Settings
 from qa_bot.engine import Engine
 from qa_bot.errors import QaBotError, ServeError
 from qa_bot.ingest.corpus import SUPPORTED_SUFFIXES
-from qa_bot.ui.guard import RequestGuard
+from qa_bot.ui.guard import BodyLimit, RequestGuard, UploadGate
+from qa_bot.ui.port import port_problem
 from qa_bot.ui.render import CSS, answer_payload
 from qa_bot.ui.session import MAX_TOP_K, UNEXPECTED, ChatSession, viewer_of
 
 log = logging.getLogger("qa_bot.ui.app")
 
+CACHE_SWEEP_S = 600  # how old Gradio's copies of uploads may get, and how often they are swept
 # Questions about the bundled article, offered when no other corpus is configured.
 BUNDLED_EXAMPLES = (
     "Where was the summit held?",
@@ -76,9 +79,13 @@ def build_app(
         examples = () if settings.corpus else BUNDLED_EXAMPLES
     answer_limit = {"concurrency_id": "answer", "concurrency_limit": 1, "api_visibility": "private"}
 
-    # delete_cache: Gradio keeps a copy of every uploaded file; drop copies older than an
-    # hour, checked hourly (the upload handler also deletes each copy once read).
-    with gr.Blocks(title="qa-bot", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
+    # delete_cache: Gradio keeps a copy of every uploaded file; drop copies older than ten
+    # minutes, checked every ten (the upload handler also deletes each copy once read, seconds
+    # after it arrives). Files sent straight to the upload route and never used then hold at
+    # most 20 minutes of QA_BOT_UPLOADS_PER_MINUTE uploads per address (200 MB by default).
+    with gr.Blocks(
+        title="qa-bot", analytics_enabled=False, delete_cache=(CACHE_SWEEP_S, CACHE_SWEEP_S)
+    ) as demo:
         turns = gr.State([])
         gr.Markdown(_INTRO)
         with gr.Tab("Chat"), gr.Row():
@@ -145,6 +152,8 @@ def build_app(
                 fetch = gr.Button("Add from URL", elem_id="qa-add-url", scale=1)
             upload_status = gr.HTML(elem_id="qa-upload-status", js_on_load=None)
             with gr.Row():
+                # Filled when the page loads (`articles_view`): building the app must not
+                # open the index, which the first start builds (with its progress lines).
                 removable = gr.Dropdown(
                     [],  # filled per browser session on load: its own uploads
                     label="Uploaded article to remove",
@@ -202,8 +211,15 @@ def build_app(
         chatbot.like(rate, [turns], [status, turns], api_visibility="private")
         # Say at once what is happening (an earlier error must not linger), then index in
         # the "index" queue, apart from the answers; the file box is emptied for the next one.
+        # Every event goes through the queue (none is queue=False): Gradio's direct route,
+        # /gradio_api/run/..., which such events use, is closed (ui.guard).
         upload.upload(
-            session.indexing_notice, [upload], upload_status, queue=False, api_visibility="private"
+            session.indexing_notice,
+            [upload],
+            upload_status,
+            concurrency_id="notice",
+            concurrency_limit=4,
+            api_visibility="private",
         ).then(
             upload_file,
             [upload],
@@ -218,7 +234,12 @@ def build_app(
 
         for trigger in (fetch.click, link.submit):
             trigger(
-                session.link_notice, [link], upload_status, queue=False, api_visibility="private"
+                session.link_notice,
+                [link],
+                upload_status,
+                concurrency_id="notice",
+                concurrency_limit=4,
+                api_visibility="private",
             ).then(
                 add_link,
                 [link],
@@ -290,6 +311,47 @@ def max_body_bytes(settings: Settings) -> int:
     return 6 * history + 1_000_000
 
 
+# Room for the multipart envelope around an uploaded file (headers, boundaries).
+UPLOAD_ENVELOPE_BYTES = 64 * 1024
+
+
+def guard_middleware(settings: Settings) -> list:
+    """The size and upload checks in front of Gradio, outermost first (see `ui.guard`)."""
+    from starlette.middleware import Middleware
+
+    return [
+        Middleware(
+            BodyLimit,
+            max_bytes=max_body_bytes(settings),
+            upload_max_bytes=settings.max_upload_bytes + UPLOAD_ENVELOPE_BYTES,
+        ),
+        # The allowed types are the article loader's: one list.
+        Middleware(UploadGate, suffixes=SUPPORTED_SUFFIXES, per_minute=settings.uploads_per_minute),
+    ]
+
+
+def guard_outermost(settings: Settings, host: str):
+    """A FastAPI lifespan that puts `RequestGuard` (Host, Origin, closed routes) in front
+    of everything, Gradio's own middleware included.
+
+    `demo.launch` adds Gradio's CORS middleware outside any middleware passed to it, and
+    that layer answers a localhost origin (``http://localhost:9999``) with credentials,
+    preflights included, before an inner check sees the request. The lifespan runs once
+    the app's middleware stack is built and before the server accepts a request, so the
+    guard wraps the built stack there.
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        stack = app.middleware_stack or app.build_middleware_stack()
+        app.middleware_stack = RequestGuard(
+            stack, bound_to=host, allowed_hosts=settings.allowed_hosts
+        )
+        yield
+
+    return lifespan
+
+
 def launch(
     demo,
     settings: Settings,
@@ -297,27 +359,28 @@ def launch(
     engine=None,
     host: str | None = None,
     port: int | None = None,
+    started: float | None = None,
     **launch_kwargs: Any,
 ):
-    """Serve `demo` on `host:port` (default: the settings' 127.0.0.1:7860), never shared."""
+    """Serve `demo` on `host:port` (default: the settings' 127.0.0.1:7860), never shared.
+
+    `started` (a `time.perf_counter()` value) is when the process started, for the
+    "serving" line's time since start.
+    """
     if launch_kwargs.pop("share", False):
         raise ValueError(
             "qa-bot never creates a public share link; serve it behind your own proxy."
         )
-    if engine is not None:
-        log.info("ready (loading took %.1f s)", warm_up(engine))
     host, port = host or settings.host, port or settings.port
+    # Before the models load: a taken port is said at once, not after seconds of loading.
+    problem = port_problem(host, port)
+    if problem:
+        raise ServeError(problem)
+    if engine is not None:
+        log.info("index and models loaded in %.1f s", warm_up(engine))
     # quiet: Gradio's banner suggests a public share link, which qa-bot never makes.
     launch_kwargs.setdefault("quiet", True)
     block = not launch_kwargs.pop("prevent_thread_lock", False)
-    from starlette.middleware import Middleware
-
-    guard = Middleware(
-        RequestGuard,
-        bound_to=host,
-        allowed_hosts=settings.allowed_hosts,
-        max_body_bytes=max_body_bytes(settings),
-    )
     try:
         result = demo.launch(
             server_name=host,
@@ -328,7 +391,10 @@ def launch(
             theme=theme(),
             css=CSS,
             enable_monitoring=False,  # /monitoring would need no login
-            app_kwargs={"middleware": [guard]},
+            app_kwargs={
+                "middleware": guard_middleware(settings),
+                "lifespan": guard_outermost(settings, host),
+            },
             **launch_kwargs,
         )
     except OSError as exc:  # Gradio: "Cannot find empty port in range"
@@ -345,7 +411,8 @@ def launch(
             "localhost to NO_PROXY; check that the loopback network interface is up."
         ) from exc
     # Printed only now that the server answers, so the line never lies.
-    print(f"qa-bot: serving on http://{host}:{port} (Ctrl+C to stop)", flush=True)
+    since = f", ready {time.perf_counter() - started:.1f} s after start" if started else ""
+    print(f"qa-bot: serving on http://{host}:{port}{since} (Ctrl+C to stop)", flush=True)
     if block:
         demo.block_thread()
     return result

@@ -18,6 +18,7 @@ from html import escape
 from itertools import pairwise
 from typing import Any
 
+from qa_bot.answering.answer_types import AnswerType, expected_type
 from qa_bot.types import Answer, Source
 
 ABSTAIN_ICON = "\u2139\ufe0f"  # information sign: an abstention is an answer, not an error
@@ -92,12 +93,14 @@ def highlight(text: str, spans: Sequence[tuple[int, int, int]]) -> str:
     return "".join(out)
 
 
-def _passage_item(n: int | None, source: Source, *, show_title: bool) -> str:
+def _passage_item(n: int | None, source: Source, *, show_title: bool, summary: bool = False) -> str:
     label = f"[{n}] " if n is not None else ""
     title = f"&middot; {_article_label(source)} " if show_title or _is_upload(source) else ""
+    # A summary's sentences are picked for covering the article, not scored as answers.
+    score = "part of the summary" if summary else _score(source.score)
     page = f"page {source.page}, " if source.page else ""
     return (
-        f"<li>{label}<span class='qa-score'>{_score(source.score)}</span> "
+        f"<li>{label}<span class='qa-score'>{score}</span> "
         f"{title}<span class='qa-ref'>({page}chars {source.start}–{source.end})</span><br>"
         f"{escape(source.text)}</li>"
     )
@@ -109,9 +112,33 @@ def _score(score: float) -> str:
 
 
 def _written_by(answer: Answer) -> str:
+    if answer.abstained:
+        return ""  # nothing was quoted
     if answer.backend in ("extractive", "extractive-features"):
         return "quoted from the article"
     return f"worded by {answer.backend}, each sentence checked against the article"
+
+
+def is_summary(answer: Answer) -> bool:
+    """Was a summary asked for (the lead and central sentences, not scored answers)?"""
+    return expected_type(answer.question) is AnswerType.SUMMARY
+
+
+def article_body(text: str, title: str) -> tuple[int, int]:
+    """(start, end) of what the article box shows: without the lines that only repeat
+    the title (shown above it) and without a trailing "Tags" line left by a web page."""
+    start = 0
+    wanted = " ".join(title.split()).casefold()
+    for line in text.splitlines(keepends=True):
+        plain = " ".join(line.split()).casefold()
+        if plain and plain != wanted:
+            break
+        start += len(line)
+    end = len(text.rstrip())
+    last_line = text[:end].rsplit("\n", 1)[-1]
+    if last_line.strip().casefold().rstrip(":") == "tags" and end - len(last_line) > start:
+        end -= len(last_line)
+    return start, len(text[:end].rstrip())
 
 
 def sources_html(
@@ -128,12 +155,10 @@ def sources_html(
     """
     if answer is None:
         return _EMPTY_SOURCES
-    parts = [
-        (
-            f"<p><b>Question:</b> {escape(answer.question)}"
-            f" <span class='qa-ref'>({escape(_written_by(answer))})</span></p>"
-        )
-    ]
+    written_by = _written_by(answer)
+    how = f" <span class='qa-ref'>({escape(written_by)})</span>" if written_by else ""
+    parts = [f"<p><b>Question:</b> {escape(answer.question)}{how}</p>"]
+    summary = is_summary(answer)
     if answer.notice:
         parts.append(f"<p class='qa-ref'>{escape(answer.notice)}</p>")
     if answer.abstained:
@@ -147,12 +172,16 @@ def sources_html(
         line = byline(doc_id) if byline is not None else ""
         if line:
             parts.append(f"<p class='qa-ref qa-byline'>{escape(line)}</p>")
-        parts.append(f"<div class='qa-article'>{highlight(article_text(doc_id), spans)}</div>")
+        text = article_text(doc_id)
+        start, end = article_body(text, cited.title or doc_id)
+        shown = [(s - start, e - start, n) for s, e, n in spans]
+        parts.append(f"<div class='qa-article'>{highlight(text[start:end], shown)}</div>")
     # The title heads each article above; repeat it per passage only across articles.
     show_title = len({p.doc_id for p in (*answer.sources, *answer.passages)}) > 1
     if answer.sources:
         items = "".join(
-            _passage_item(n, s, show_title=show_title) for n, s in enumerate(answer.sources, 1)
+            _passage_item(n, s, show_title=show_title, summary=summary)
+            for n, s in enumerate(answer.sources, 1)
         )
         parts.append(f"<h4>Cited passages</h4><ol class='qa-passages'>{items}</ol>")
     others = sorted(

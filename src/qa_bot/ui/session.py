@@ -15,9 +15,10 @@ import logging
 import os
 import threading
 import time
-from collections import deque
+import uuid
+from collections import OrderedDict, deque
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ from qa_bot.types import Answer
 if TYPE_CHECKING:
     from qa_bot.config import Settings
     from qa_bot.engine import Engine
+from qa_bot.ui.budget import UploadBudget
 from qa_bot.ui.feedback import feedback_record, write_feedback
 from qa_bot.ui.render import (
     answer_html,
@@ -44,6 +46,7 @@ log = logging.getLogger("qa_bot.ui.app")
 
 UNEXPECTED = "Something went wrong on the server (it is logged there). Try again, or rephrase."
 MAX_TOP_K = 20
+MAX_REMEMBERED_RATINGS = 100_000
 
 
 def backend_choices(settings: Settings) -> list[str]:
@@ -62,6 +65,9 @@ class Turn:
     answer: Answer | None = None
     error: str = ""
     rated: bool = False  # one like or dislike per answer is recorded
+    # Names this answer across parallel events: two likes sent at once both see
+    # `rated=False` in their copy of the state, so the session remembers rated ids.
+    turn_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 Turns = list[Turn]
@@ -69,13 +75,28 @@ Turns = list[Turn]
 ChatUpdate = tuple[list[dict], Turns, str, str, str]
 
 
-def engine_history(turns: Turns) -> list[dict]:
-    """The answered turns as messages for `Engine.answer` (plain text, not HTML)."""
+def engine_history(
+    turns: Turns, *, max_messages: int | None = None, max_chars: int | None = None
+) -> list[dict]:
+    """The answered turns as messages for `Engine.answer` (plain text, not HTML).
+
+    Only the last turns that fit the engine's limits are sent (`max_messages` messages,
+    none over `max_chars`): a follow-up needs the last few, and a long chat must never
+    break on its own history (turn 22 used to fail with "send only the last few messages").
+    """
     history: list[dict] = []
-    for turn in turns:
-        if turn.answer is not None:
-            history.append({"role": "user", "content": turn.question})
-            history.append({"role": "assistant", "content": turn.answer.text})
+    for turn in reversed(turns):
+        if turn.answer is None:
+            continue
+        pair = [
+            {"role": "user", "content": turn.question},
+            {"role": "assistant", "content": turn.answer.text},
+        ]
+        if max_messages is not None and len(history) + 2 > max_messages:
+            break
+        if max_chars is not None and any(len(m["content"]) > max_chars for m in pair):
+            break  # an older turn beyond it would not be a follow-up's context anyway
+        history[:0] = pair
     return history
 
 
@@ -117,9 +138,17 @@ class ChatSession:
         self.engine = engine
         self.settings = settings
         self.backends = backends or backend_choices(settings)
-        # Uploads indexed in the last minute, for every user of this app.
-        self._uploads: deque[float] = deque()
-        self._upload_lock = threading.Lock()
+        self._budget = UploadBudget(
+            per_minute=settings.upload_sentences_per_minute,
+            session_per_minute=settings.session_upload_sentences_per_minute,
+            largest_upload=settings.max_article_sentences,
+        )
+        # Links fetched in the last minute, for everyone (`add_url`).
+        self._fetches: deque[float] = deque()
+        self._fetch_lock = threading.Lock()
+        # Turn ids already rated (bounded: the oldest are forgotten first).
+        self._rated: OrderedDict[str, None] = OrderedDict()
+        self._rated_lock = threading.Lock()
 
     def options(self, backend: str | None, top_k) -> tuple[str, int]:
         """Check the backend and passage count a client sent (the API takes any value)."""
@@ -176,7 +205,11 @@ class ChatSession:
         draft = ""
         try:
             llm, k = self.options(backend, top_k)
-            history = engine_history(turns)
+            history = engine_history(
+                turns,
+                max_messages=self.settings.max_history_messages,
+                max_chars=self.settings.max_history_chars,
+            )
             events = self.engine.answer_stream(question, history, llm=llm, top_k=k, viewer=viewer)
             for event in events:
                 if event.kind == "token":
@@ -240,15 +273,30 @@ class ChatSession:
         turn = turns[i] if i is not None and i < len(turns or []) else None
         if i is None or turn is None or turn.answer is None:
             return text_html("Only answers can be rated."), turns
-        if turn.rated:
-            return text_html("Your rating of this answer is already saved."), turns
+        if turn.rated or not self._first_rating(turn.turn_id):
+            rated = [*turns[:i], replace(turn, rated=True), *turns[i + 1 :]]
+            return text_html("Your rating of this answer is already saved."), rated
         try:
             record = feedback_record(turn.answer, liked=liked is True)
-            write_feedback(self.settings.feedback_file, record)
+            write_feedback(
+                self.settings.feedback_file, record, max_bytes=self.settings.feedback_max_bytes
+            )
         except QaBotError as exc:
+            with self._rated_lock:
+                self._rated.pop(turn.turn_id, None)  # not saved: it may be rated again
             return error_html(str(exc)), turns
         rated = [*turns[:i], replace(turn, rated=True), *turns[i + 1 :]]
         return text_html("Thanks: your feedback was saved."), rated
+
+    def _first_rating(self, turn_id: str) -> bool:
+        """True once per turn id, however many events race for it."""
+        with self._rated_lock:
+            if turn_id in self._rated:
+                return False
+            self._rated[turn_id] = None
+            if len(self._rated) > MAX_REMEMBERED_RATINGS:
+                self._rated.popitem(last=False)
+            return True
 
     # -- corpus ------------------------------------------------------------------------
 
@@ -264,14 +312,25 @@ class ChatSession:
 
     def uploaded_ids(self, viewer: str | None = None) -> list[str]:
         """Ids of the uploads `viewer` can remove: its own (everyone's when shared)."""
+        return [doc_id for _, doc_id in self.removable(viewer)]
+
+    def removable(self, viewer: str | None = None) -> list[tuple[str, str]]:
+        """(label, id) of each upload `viewer` may remove, for the remove list: people know
+        their articles by title ("Lantern festival opens ... (upload-varna-lanterns)")."""
         try:
-            return self.engine.removable(viewer)
+            ids = set(self.engine.removable(viewer))
+            rows = self.engine.articles(viewer)
         except Exception:
             return []
+        return [
+            (f"{row[1] or row[0]} ({row[0]})", row[0])  # row: doc_id, title, ...
+            for row in rows
+            if row[0] in ids
+        ]
 
     def articles_view(self, viewer: str | None = None) -> tuple[str, dict]:
         """The articles table and the choices of the remove list (a Gradio update)."""
-        choices = self.uploaded_ids(viewer)
+        choices = self.removable(viewer)
         html = self.articles_html(viewer)
         return html, {"__type__": "update", "choices": choices, "value": None}
 
@@ -292,11 +351,14 @@ class ChatSession:
         return text_html(f"Removed {doc_id!r}: its passages are no longer searched.")
 
     def upload(self, path: str | None, viewer: str | None = None) -> str:
-        """Index an uploaded file for `viewer`; returns a status message (escaped HTML).
+        """Index an uploaded file for `viewer` (the browser session); returns a status
+        message (escaped HTML).
 
-        The upload is private to the browser session `viewer` unless the operator shares
-        uploads (QA_BOT_SHARED_UPLOADS). Gradio's copy of the file is deleted once read,
-        whatever the outcome, so rejected uploads do not pile up in its cache.
+        The upload is private to `viewer` unless the operator shares uploads
+        (QA_BOT_SHARED_UPLOADS). It is charged to the sentence budgets (`ui.budget`) of
+        `viewer` and of everyone, once it has passed every check: a refused upload costs
+        nothing. Gradio's copy of the file is deleted once read, whatever the outcome, so
+        rejected uploads do not pile up in its cache.
         """
         if not path:
             return ""
@@ -306,14 +368,11 @@ class ChatSession:
             check_article_file(
                 name, os.path.getsize(path), max_bytes=self.settings.max_upload_bytes
             )
-            wait = self._upload_slot()
-            if wait:
-                return error_html(
-                    f"Too many uploads: at most {self.settings.uploads_per_minute} a minute "
-                    f"(QA_BOT_UPLOADS_PER_MINUTE). Try again in {wait} s."
-                )
             upload = self.engine.add_article(
-                name, Path(path).read_bytes(), owner=self._owner(viewer)
+                name,
+                Path(path).read_bytes(),
+                owner=self._owner(viewer),
+                admit=lambda sentences: self._budget.charge(viewer or "", sentences),
             )
         except QaBotError as exc:
             return error_html(str(exc))
@@ -345,20 +404,25 @@ class ChatSession:
         (escaped HTML).
 
         Like an upload, the article is private to the browser session `viewer` unless the
-        operator shares uploads, and it shares the uploads' rate limit: a link costs the
-        server what an upload does.
+        operator shares uploads, and its indexing is charged to the same sentence budgets.
+        The fetch itself costs the server before anything can be measured, so links also
+        keep a count per minute, for everyone (QA_BOT_UPLOADS_PER_MINUTE).
         """
         url = (url or "").strip()
         if not url:
             return error_html("Paste the link of an article (https://…) first.")
         try:
-            wait = self._upload_slot()
+            wait = self._fetch_slot()
             if wait:
                 return error_html(
-                    f"Too many uploads: at most {self.settings.uploads_per_minute} a minute "
+                    f"Too many links: at most {self.settings.uploads_per_minute} a minute "
                     f"(QA_BOT_UPLOADS_PER_MINUTE). Try again in {wait} s."
                 )
-            upload = self.engine.add_url(url, owner=self._owner(viewer))
+            upload = self.engine.add_url(
+                url,
+                owner=self._owner(viewer),
+                admit=lambda sentences: self._budget.charge(viewer or "", sentences),
+            )
         except QaBotError as exc:
             return error_html(str(exc))
         except Exception:
@@ -377,13 +441,13 @@ class ChatSession:
         """Who an upload from `viewer` belongs to: that session, or everyone when shared."""
         return PUBLIC if self.settings.shared_uploads or viewer is None else viewer
 
-    def _upload_slot(self) -> int:
-        """0 if an upload may start now (and count it), else the seconds until one may."""
+    def _fetch_slot(self) -> int:
+        """0 if a link may be fetched now (and count it), else the seconds until one may."""
         now = time.monotonic()
-        with self._upload_lock:
-            while self._uploads and now - self._uploads[0] >= 60:
-                self._uploads.popleft()
-            if len(self._uploads) >= self.settings.uploads_per_minute:
-                return max(1, round(60 - (now - self._uploads[0])))
-            self._uploads.append(now)
+        with self._fetch_lock:
+            while self._fetches and now - self._fetches[0] >= 60:
+                self._fetches.popleft()
+            if len(self._fetches) >= self.settings.uploads_per_minute:
+                return max(1, round(60 - (now - self._fetches[0])))
+            self._fetches.append(now)
             return 0
