@@ -230,11 +230,13 @@ class Engine:
         )
 
     def _refresh_quietly(self) -> None:
-        """A background check for changes: build the next view, BM25 included, then swap."""
+        """A background check for changes: read the next view and swap it in (its BM25 follows
+        in the background)."""
         if not self._refreshing.acquire(blocking=False):
             return
         try:
-            self._install(self.library.refresh(), wait_for_bm25=True)
+            # Swapped in at once: dense search finds a new article while BM25 follows.
+            self._install(self.library.refresh(), wait_for_bm25=self.retrieval_mode == "bm25")
         except Exception as exc:  # the next answer's own error path reports store trouble
             log.warning("checking the index for changes failed: %s", exc)
         finally:
