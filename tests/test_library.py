@@ -335,6 +335,8 @@ engine = Engine(Settings.load(embedder="hashing"))
 engine.loaded()
 engine._checked_at = 0.0  # the next call starts the background check for changes
 engine.loaded()
+if sys.argv[1:] == ["watch"]:
+    engine.watch(every=0.001)  # the app's watcher, checking as fast as it can
 print("exiting", flush=True)
 """
 
@@ -342,15 +344,16 @@ print("exiting", flush=True)
 def test_a_process_that_exits_during_a_background_refresh_exits_cleanly(engine):
     """A daemon thread still inside Chroma's native code when Python exits crashed the
     process with SIGSEGV (seen as a 'crash on opening the index after a kill'): the
-    background refresh is not a daemon, so exit waits for it."""
+    background refresh is not a daemon, so exit waits for it, and the app's watcher is
+    stopped and joined at exit."""
     import subprocess
     import sys
 
     engine.loaded()
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
-    for _ in range(3):
+    for how in ("", "", "watch", "watch"):
         done = subprocess.run(
-            [sys.executable, "-c", _EXIT_DURING_REFRESH],
+            [sys.executable, "-c", _EXIT_DURING_REFRESH, *([how] if how else [])],
             env=env,
             capture_output=True,
             text=True,

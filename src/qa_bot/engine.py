@@ -8,6 +8,7 @@ corpus and later calls reuse it.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("qa_bot.engine")
 _RECHECK_SECONDS = 1.0  # how often to look for changes made by another process or replica
+_WATCH_SECONDS = 0.5  # how often a serving app looks for them (`Engine.watch`)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class Engine:
         self._checked_at = 0.0
         self._lock = threading.RLock()
         self._refreshing = threading.Lock()  # one background refresh at a time
+        self._stop_watching = threading.Event()
+        self._watcher: threading.Thread | None = None
 
     # -- the library -----------------------------------------------------------------
 
@@ -228,6 +232,29 @@ class Engine:
         return _Loaded(
             view, HybridRetriever(view.live, view.table, self.embedder, mode=self.retrieval_mode)
         )
+
+    def watch(self, every: float = _WATCH_SECONDS) -> None:
+        """Check for changes made by other processes every `every` seconds, whether or not
+        questions come (the app does this: a replica then shows another's change within
+        about a second, however slow its questions are). Stopped at exit, before Python
+        finalises (a thread inside Chroma's native code then would crash the process)."""
+        if self._watcher is not None:
+            return
+        self.loaded()
+
+        def run() -> None:
+            while not self._stop_watching.wait(every):
+                self._checked_at = time.monotonic()
+                self._refresh_quietly()
+
+        self._watcher = threading.Thread(target=run, name="qa-bot-watch", daemon=True)
+        self._watcher.start()
+        atexit.register(self.stop_watching)
+
+    def stop_watching(self) -> None:
+        self._stop_watching.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=30)
 
     def _refresh_quietly(self) -> None:
         """A background check for changes: read the next view and swap it in (its BM25 follows

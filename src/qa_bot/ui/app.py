@@ -378,6 +378,7 @@ def launch(
         raise ServeError(problem)
     if engine is not None:
         log.info("index and models loaded in %.1f s", warm_up(engine))
+        engine.watch()  # other replicas' and processes' changes show within about a second
     # quiet: Gradio's banner suggests a public share link, which qa-bot never makes.
     launch_kwargs.setdefault("quiet", True)
     block = not launch_kwargs.pop("prevent_thread_lock", False)
