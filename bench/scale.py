@@ -321,17 +321,21 @@ def bbc_documents(count: int) -> list:
     return documents
 
 
-def measure_ingestion(count: int, work: Path, *, skip: set[str]) -> dict:
+def measure_ingestion(count: int, work: Path, *, skip: set[str], embedder_name: str) -> dict:
     """qa-bot's indexing and llama-index's default ingestion of the same BBC articles."""
     documents = bbc_documents(count)
-    embedder = make_embedder("minilm")
+    embedder = make_embedder(embedder_name)
     embedder.embed_documents(["warm-up"])  # load the model before any timing
     library = Library(
         Settings.load(chunk_max_tokens=CHUNK_MAX_TOKENS, max_passages=10_000_000),
         ChromaStore(path=work / f"bbc-{count}"),
         embedder,
     )
-    result: dict = {"articles": len(documents), "loadavg_start": os.getloadavg()[0]}
+    result: dict = {
+        "articles": len(documents),
+        "embedder": embedder_name,
+        "loadavg_start": os.getloadavg()[0],
+    }
     started = time.perf_counter()
     report = library.sync(documents)
     seconds = time.perf_counter() - started
@@ -427,7 +431,11 @@ def main() -> int:
         action="store_true",
         help="time adding/removing one article at each size (and the first answer after)",
     )
-    parser.add_argument("--embedder", default="minilm", help="with --changes: minilm or hashing")
+    parser.add_argument(
+        "--embedder",
+        default="minilm",
+        help="with --changes: minilm or hashing; with --ingest-bbc: minilm or minilm-int8",
+    )
     parser.add_argument(
         "--ingest-bbc",
         type=int,
@@ -440,7 +448,10 @@ def main() -> int:
         work = args.work or Path(tempfile.mkdtemp(prefix="qa-bot-ingest-"))
         try:
             result = measure_ingestion(
-                args.ingest_bbc, work, skip={s for s in args.skip.split(",") if s}
+                args.ingest_bbc,
+                work,
+                skip={s for s in args.skip.split(",") if s},
+                embedder_name=args.embedder,
             )
         finally:
             if args.work is None:
