@@ -63,10 +63,15 @@ def add_link(page, url: str) -> str:
     before = page.locator("#qa-upload-status").inner_text()
     page.fill("#qa-url input, #qa-url textarea", url)
     page.click("#qa-add-url")
-    # "Fetching <url>…" (and Gradio's timer) show first; wait for a new outcome.
+    # "Fetching <url>…" (and Gradio's timer) show first; wait for a new outcome. While
+    # Gradio's "queue: ..." or "processing" overlay shows, the previous outcome may still be
+    # under it (the notice goes through the queue too).
     page.wait_for_function(
         """before => { const s = document.querySelector('#qa-upload-status');
                    return s && s.innerText !== before
+                       && !s.innerText.includes('processing')
+                       && !s.innerText.includes('queue')
+                       && !s.innerText.includes('Fetching')
                        && (s.innerText.includes('Ask about it')
                            || s.querySelector('.qa-error') !== null); }""",
         arg=before,
