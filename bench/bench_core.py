@@ -11,7 +11,7 @@ Rows (2 shared cores are noisy: read the ratios; the load average is printed):
 2. `python app.py` until the page answers a question through gradio_client, against a process
    that imports gradio plus those three libraries. Same folder, paired, median.
 3. indexing, articles per second: `--articles` BBC News articles into an on-disk Chroma, qa-bot
-   (`index_documents`) against llama-index's default ingestion (`VectorStoreIndex.from_documents`
+   (`Library.sync`) against llama-index's default ingestion (`VectorStoreIndex.from_documents`
    with the same MiniLM through `HuggingFaceEmbedding`, its default splitter and batch size).
 4. retrieval alone over the bundled article: qa-bot's hybrid top-5 sentences against
    llama-index's default retriever (top-2 of its default 1024-token chunks, i.e. the whole
@@ -103,7 +103,7 @@ def indexing(count: int) -> tuple[float, float, int, int]:
     """(ours, llama-index's) articles per second over `count` BBC articles, and chunk counts."""
     from qa_bot.eval.baseline import build_default_index, default_embed_model
     from qa_bot.index.embeddings import make_embedder
-    from qa_bot.index.indexing import index_documents
+    from qa_bot.index.library import Library
     from qa_bot.index.store import ChromaStore
     from qa_bot.ingest.corpus import load_document
 
@@ -123,7 +123,8 @@ def indexing(count: int) -> tuple[float, float, int, int]:
         embedder.embed_documents(["warm up"])
         store = ChromaStore(path=Path(tmp) / "ours")
         started = time.perf_counter()
-        report = index_documents(store, embedder, documents, chunk_max_tokens=160)
+        library = Library(Settings.load(chunk_max_tokens=160), store, embedder)
+        report = library.sync(documents)
         ours = len(documents) / (time.perf_counter() - started)
         model = default_embed_model()
         model.get_text_embedding("warm up")

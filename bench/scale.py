@@ -1,6 +1,8 @@
 """Scale benchmark: generated corpora of 100, 1,000 and 10,000 articles.
 
     python bench/scale.py [--sizes 100,1000,10000] [--questions 300] [--skip server,llamaindex]
+    python bench/scale.py --changes [--sizes 100,1000,10000] [--embedder hashing] [--work DIR]
+    python bench/scale.py --ingest-bbc 100 [--skip llamaindex]
 
 At each size (articles from bench/synth_corpus.py, 8-12 sentences, one
 invented town each, so every generated question has one answer):
@@ -15,6 +17,22 @@ invented town each, so every generated question has one answer):
   MiniLM through `HuggingFaceEmbedding` (default batch size 10, default
   `SentenceSplitter`), chunks/s and articles/s. Its chunks are whole articles,
   ours sentences, so articles/s is the like-for-like figure.
+
+With `--changes` (#19): at each size, a library of that many articles is built through
+`Engine.index`, then a 20-sentence article is added through `Engine.add_article` and
+removed through `Engine.remove_article` (each timed, five times), and the first answer
+after each change is timed beside the p50/p95 of ordinary answers measured in the same
+run; before the next change the bench waits until the background BM25 has caught up (and
+reports how long that took), so each change is timed on its own. `--embedder hashing`
+builds the big libraries faster: the cost that grows with the library (store, catalogue,
+table, BM25) does not depend on the embedder. With `--work DIR` a library built by an
+earlier run is reused (`Engine.index` finds nothing to change), so the 10,000-article
+library is built once.
+
+With `--ingest-bbc N` (#19's indexing figure): N BBC News articles from ../shared/data
+into an on-disk embedded Chroma through `Library.sync`, beside llama-index's default
+ingestion of the same documents in the same run (articles/s and the ratio); `--ingest-bbc
+2208 --skip llamaindex` times the whole BBC set.
 
 Indexing is timed from loaded `Document`s (file reading excluded for both),
 with the models loaded beforehand. Figures go to stdout as a Markdown table
@@ -41,9 +59,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.synth_corpus import generate  # noqa: E402
-from qa_bot.answering.retrieve import ChunkTable, HybridRetriever  # noqa: E402
+from qa_bot.answering.retrieve import HybridRetriever  # noqa: E402
+from qa_bot.config import Settings  # noqa: E402
 from qa_bot.index.embeddings import make_embedder  # noqa: E402
-from qa_bot.index.indexing import index_documents  # noqa: E402
+from qa_bot.index.library import Library  # noqa: E402
 from qa_bot.index.store import ChromaStore  # noqa: E402
 from qa_bot.ingest.corpus import load_corpus  # noqa: E402
 from support.servers import free_port, stop_process, wait_for_http  # noqa: E402
@@ -100,18 +119,20 @@ class ChromaServer:
 def measure_qabot(
     store: ChromaStore, embedder, documents, questions, *, n_questions: int, reuse: bool = False
 ) -> dict:
+    library = Library(Settings.load(chunk_max_tokens=CHUNK_MAX_TOKENS), store, embedder)
     live = store.live() if reuse else None
     if live is None:
         started = time.perf_counter()
-        index_documents(store, embedder, documents, chunk_max_tokens=CHUNK_MAX_TOKENS)
+        library.sync(documents)
         seconds = time.perf_counter() - started
         live = store.live()
     else:
         seconds = float("nan")  # an index from an earlier run: retrieval figures only
     chunks = live.count()
     started = time.perf_counter()
-    table = ChunkTable.from_live(live, embedder=embedder)
-    retriever = HybridRetriever(live, table, embedder)
+    view = library.refresh()
+    table = view.table
+    retriever = HybridRetriever(view.live, table, embedder)
     load_seconds = time.perf_counter() - started
     asked = questions[:: max(1, len(questions) // n_questions)][:n_questions]
     for q in asked[:20]:  # warm: lazy imports, caches of the query path
@@ -197,6 +218,162 @@ def run_size(
     return result
 
 
+ADDED = "Harbour works in Velmora\n\n" + " ".join(
+    f"Crane {n} at the Velmora harbour lifted {n * 13 % 89 + 11} containers on day {n + 1}."
+    for n in range(20)
+)
+
+
+def measure_changes(size: int, work: Path, embedder_name: str, *, repeats: int = 5) -> dict:
+    """Add and remove a 20-sentence article in a library of `size` articles (#19)."""
+    from qa_bot.engine import Engine
+
+    corpus = work / f"corpus-{size}"
+    questions = [q.question for q in generate(corpus, size)]
+    data = work / f"changes-{size}-{embedder_name}"
+    settings = Settings.load(
+        data_dir=str(data),
+        cache_dir=str(work / "cache"),
+        corpus=(str(corpus),),
+        embedder=embedder_name,
+    )
+    engine = Engine(settings)
+    reused = engine.store.live() is not None
+    started = time.perf_counter()
+    report = engine.index()  # with an index from an earlier run: finds nothing to change
+    build = time.perf_counter() - started
+    engine.index()  # a compaction, if the earlier run's changes asked for one, is not timed
+    engine.warm_up()
+    normal = []
+    for q in questions[:60]:
+        began = time.perf_counter()
+        engine.answer(q)
+        normal.append(time.perf_counter() - began)
+    adds, removes, after_add, after_remove, caught_up = [], [], [], [], []
+    cited: list[bool] = []
+
+    def bm25_caught_up(since: float) -> float:
+        """Seconds from `since` until the background BM25 serves the current table; the
+        next change waits for it, so each change is timed on its own."""
+        deadline = time.perf_counter() + 600
+        while time.perf_counter() < deadline:
+            loaded = engine.loaded()
+            if loaded.retriever.bm25 is None or loaded.retriever.bm25.built_for is loaded.table:
+                break
+            time.sleep(0.05)
+        return time.perf_counter() - since
+
+    caught_up.append(bm25_caught_up(time.perf_counter()))  # nothing pending before the first
+    for n in range(repeats):
+        began = time.perf_counter()
+        upload = engine.add_article(f"velmora-cranes-{n}.txt", ADDED.encode())
+        adds.append(time.perf_counter() - began)
+        changed = time.perf_counter()
+        found = engine.answer("How many containers did crane 7 at the Velmora harbour lift?")
+        after_add.append(time.perf_counter() - changed)
+        # BM25 follows in the background: say whether dense search found it meanwhile.
+        cited.append(any(p.doc_id == upload.doc_id for p in found.passages))
+        caught_up.append(bm25_caught_up(changed))
+        began = time.perf_counter()
+        engine.remove_article(upload.doc_id)
+        removes.append(time.perf_counter() - began)
+        changed = time.perf_counter()
+        engine.answer(questions[n])
+        after_remove.append(time.perf_counter() - changed)
+        caught_up.append(bm25_caught_up(changed))
+    return {
+        "articles": size,
+        "passages": report.chunks_total,
+        "embedder": embedder_name,
+        "build_s": round(build, 1),
+        "reused_index": reused,
+        "add_s": [round(x, 3) for x in adds],
+        "remove_s": [round(x, 3) for x in removes],
+        "first_answer_after_add_s": [round(x, 3) for x in after_add],
+        "first_answer_after_remove_s": [round(x, 3) for x in after_remove],
+        "added_article_in_first_answer": cited,
+        "bm25_caught_up_after_change_s": [round(x, 2) for x in caught_up[1:]],
+        "answer_p50_s": round(statistics.median(normal), 3),
+        "answer_p95_s": round(percentile(normal, 95), 3),
+        "loadavg": os.getloadavg()[0],
+    }
+
+
+BBC = ROOT.parent / "shared" / "data" / "bbc-news"
+
+
+def bbc_documents(count: int) -> list:
+    """`count` BBC articles spread over the five sections (ids carry the section)."""
+    from dataclasses import replace
+
+    from qa_bot.ingest.corpus import load_document
+
+    if not BBC.is_dir():
+        raise SystemExit(f"--ingest-bbc needs the BBC News data in {BBC} (see eval/README.md).")
+    paths = sorted(BBC.glob("*/*.txt"))
+    documents = []
+    for path in paths[:: max(1, len(paths) // count)][:count]:
+        try:
+            document = load_document(path)
+        except Exception:
+            continue  # the one Latin-1 file
+        documents.append(replace(document, doc_id=f"bbc-{path.parent.name}-{document.doc_id}"))
+    return documents
+
+
+def measure_ingestion(count: int, work: Path, *, skip: set[str], embedder_name: str) -> dict:
+    """qa-bot's indexing and llama-index's default ingestion of the same BBC articles."""
+    documents = bbc_documents(count)
+    embedder = make_embedder(embedder_name)
+    embedder.embed_documents(["warm-up"])  # load the model before any timing
+    library = Library(
+        Settings.load(chunk_max_tokens=CHUNK_MAX_TOKENS, max_passages=10_000_000),
+        ChromaStore(path=work / f"bbc-{count}"),
+        embedder,
+    )
+    result: dict = {
+        "articles": len(documents),
+        "embedder": embedder_name,
+        "loadavg_start": os.getloadavg()[0],
+    }
+    started = time.perf_counter()
+    report = library.sync(documents)
+    seconds = time.perf_counter() - started
+    result["qabot"] = {
+        "chunks": report.chunks_total,
+        "seconds": round(seconds, 1),
+        "articles_per_s": round(len(documents) / seconds, 2),
+    }
+    print(json.dumps(result["qabot"]), flush=True)
+    if "llamaindex" not in skip:
+        result["llamaindex"] = measure_llamaindex(documents, work / f"bbc-li-{count}")
+        result["ratio"] = round(
+            result["qabot"]["articles_per_s"] / result["llamaindex"]["articles_per_s"], 2
+        )
+    result["loadavg_end"] = os.getloadavg()[0]
+    return result
+
+
+def changes_table(results: list[dict]) -> str:
+    lines = [
+        "| articles (passages) | embedder | add 20 sentences s (median, max) | remove s | "
+        "first answer after add / remove s (max) | ordinary answer p50 / p95 s | "
+        "BM25 caught up s (max) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['articles']:,} ({r['passages']:,}) | {r['embedder']} | "
+            f"{statistics.median(r['add_s']):.2f}, {max(r['add_s']):.2f} | "
+            f"{statistics.median(r['remove_s']):.2f}, {max(r['remove_s']):.2f} | "
+            f"{max(r['first_answer_after_add_s']):.2f} / "
+            f"{max(r['first_answer_after_remove_s']):.2f} | "
+            f"{r['answer_p50_s']:.2f} / {r['answer_p95_s']:.2f} | "
+            f"{max(r['bm25_caught_up_after_change_s'] or [0]):.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def table(results: list[dict]) -> str:
     lines = [
         "| articles (load avg) | store | chunks | index s | chunks/s | articles/s | size MB | "
@@ -249,8 +426,51 @@ def main() -> int:
         help="with --work: keep the indexes an earlier run left there and measure "
         "retrieval only (skips llama-index)",
     )
+    parser.add_argument(
+        "--changes",
+        action="store_true",
+        help="time adding/removing one article at each size (and the first answer after)",
+    )
+    parser.add_argument(
+        "--embedder",
+        default="minilm",
+        help="with --changes: minilm or hashing; with --ingest-bbc: minilm or minilm-int8",
+    )
+    parser.add_argument(
+        "--ingest-bbc",
+        type=int,
+        metavar="N",
+        help="time indexing N BBC articles beside llama-index's default ingestion",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
+    if args.ingest_bbc:
+        work = args.work or Path(tempfile.mkdtemp(prefix="qa-bot-ingest-"))
+        try:
+            result = measure_ingestion(
+                args.ingest_bbc,
+                work,
+                skip={s for s in args.skip.split(",") if s},
+                embedder_name=args.embedder,
+            )
+        finally:
+            if args.work is None:
+                shutil.rmtree(work, ignore_errors=True)
+        print(json.dumps(result, indent=2))
+        return 0
+    if args.changes:
+        work = args.work or Path(tempfile.mkdtemp(prefix="qa-bot-changes-"))
+        try:
+            found = []
+            for size in sizes:
+                print(f"[{size}] changes ...", flush=True)
+                found.append(measure_changes(size, work, args.embedder))
+                print(json.dumps(found[-1]), flush=True)
+        finally:
+            if args.work is None:
+                shutil.rmtree(work, ignore_errors=True)
+        print(changes_table(found))
+        return 0
     skip = {s for s in args.skip.split(",") if s}
     embedder = make_embedder("minilm")
     embedder.embed_documents(["warm-up"])  # load the model before any timing

@@ -61,6 +61,36 @@ def corpus_copy(tmp_path):
     return target
 
 
+@pytest.fixture
+def chroma_server(tmp_path):
+    """A real Chroma server (`chroma run`) on a free loopback port."""
+    import sys
+
+    from support.servers import free_port, served
+
+    exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [
+        exe,
+        "run",
+        "--path",
+        str(tmp_path / "chroma-data"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    with served(
+        command,
+        ready_url=f"{url}/api/v2/heartbeat",
+        log_path=tmp_path / "chroma.log",
+        timeout=60,
+        stop_timeout=10,
+    ):
+        yield url
+
+
 @pytest.fixture(scope="session")
 def real_embedder():
     from qa_bot.index.embeddings import make_embedder

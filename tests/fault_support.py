@@ -28,15 +28,18 @@ engine = Engine(Settings.load())
 live = engine.store.live()
 if live is None:
     print(json.dumps({"generation": None})); sys.exit(0)
-records = live.document_records()
-counts = {}
+records = live.document_records()  # the catalogue's live articles
+counts = {}  # rows per (article, revision); rows of other revisions are never shown
 for _, _, meta, _ in live.rows():
-    counts[meta["doc_id"]] = counts.get(meta["doc_id"], 0) + 1
+    key = (meta["doc_id"], meta["rev"])
+    counts[key] = counts.get(key, 0) + 1
 answer = engine.answer(sys.argv[1])
+view = engine.loaded().table
 print(json.dumps({
     "generation": live.name, "docs": sorted(records), "chunks": live.count(),
-    "consistent": all(counts.get(d, 0) == r["chunk_count"] for d, r in records.items())
-                  and set(counts) == set(records),
+    "consistent": all(counts.get((d, r["rev"]), 0) == r["chunk_count"] for d, r in records.items())
+                  and all(len(view.chunks_of(d)) <= r["chunk_count"] for d, r in records.items())
+                  and sorted(view.articles) == sorted(records),
     "answer": answer.text, "passages": len(answer.passages),
 }))
 """
@@ -84,7 +87,7 @@ def inspect(env: dict[str, str], question: str) -> dict:
         text=True,
         timeout=120,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-3000:]}"
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -300,13 +300,13 @@ def test_a_refused_upload_costs_no_budget(settings, tmp_path):
     for n in range(8):  # junk: refused before any work, so it spends nothing
         junk = tmp_path / f"junk{n}.bin"
         junk.write_bytes(b"\x00\x01")
-        assert "qa-error" in session.upload(str(junk), session_id="a")
+        assert "qa-error" in session.upload(str(junk), viewer="a")
         empty = tmp_path / f"empty{n}.txt"
         empty.write_text("")
-        assert "qa-error" in session.upload(str(empty), session_id="a")
+        assert "qa-error" in session.upload(str(empty), viewer="a")
     good = tmp_path / "good.txt"
     good.write_text("Good\n\nThe mayor opened the library. It has ten rooms.")
-    assert "Added" in session.upload(str(good), session_id="a")
+    assert "Added" in session.upload(str(good), viewer="a")
 
 
 def test_the_default_budget_fits_the_largest_upload(settings):

@@ -44,9 +44,8 @@ def test_an_upload_cannot_replace_the_bundled_article(engine):
 def test_a_same_id_upload_replaces_the_earlier_one(engine, settings):
     engine.add_article("dup.txt", b"Dup\n\nThe first version says the bridge cost 5 million.")
     upload = engine.add_article("dup.md", b"# Dup\n\nThe second version says it cost 7 million.")
-    assert upload.replaced == ["upload-dup.txt"]
-    files = sorted(p.name for p in settings.uploads_path.iterdir())
-    assert files == ["upload-dup.md"]
+    assert upload.replaced == ["dup.txt"]
+    assert [row[0] for row in engine.articles()].count("upload-dup") == 1
     report = Engine(settings).index()  # a rebuild used to fail: "Two articles share the id"
     assert "upload-dup" in report.unchanged or not report.changed
     assert "7 million" in engine.article_text("upload-dup")
@@ -57,7 +56,7 @@ def test_an_upload_with_too_many_sentences_is_refused(settings):
     text = "Long\n\n" + " ".join(f"Sentence number {i} is here." for i in range(50))
     with pytest.raises(CorpusError, match="50 sentences; an upload may have at most 20"):
         engine.add_article("long.txt", text.encode())
-    assert not any(p for p in settings.uploads_path.iterdir() if not p.name.startswith("."))
+    assert "upload-long" not in {row[0] for row in engine.articles()}
 
 
 def test_uploads_are_limited_by_a_sentence_budget(settings, tmp_path):
@@ -71,7 +70,7 @@ def test_uploads_are_limited_by_a_sentence_budget(settings, tmp_path):
     for n in range(3):
         path = tmp_path / f"note{n}.txt"
         path.write_text(f"Note {n}\n\nThe council met on day {n}. It voted for the plan.")
-        messages.append(session.upload(str(path), session_id="a"))
+        messages.append(session.upload(str(path), viewer="a"))
     assert "Added" in messages[0] and "Added" in messages[1]
     assert "QA_BOT_SESSION_UPLOAD_SENTENCES_PER_MINUTE" in messages[2]
 
@@ -90,7 +89,7 @@ def test_an_uploaded_article_can_be_removed(engine, settings):
     engine.add_article("notes.txt", b"Notes\n\nThe harbour festival drew 40,000 visitors.")
     report = engine.remove_article("upload-notes")
     assert report.removed == ["upload-notes"] and "upload-notes" in report.summary()
-    assert not list(settings.uploads_path.glob("upload-notes*"))
+    assert "upload-notes" not in {row[0] for row in engine.articles()}
     with pytest.raises(CorpusError, match="part of the configured corpus"):
         engine.remove_article("csto-summit-bishkek")
 
@@ -150,9 +149,11 @@ def test_the_data_folder_and_its_files_are_private(engine, settings):
     session = ChatSession(engine, settings)
     turns = [Turn("What is the budget?", answer=engine.answer("What is the budget?"))]
     session.feedback(turns, 1, True)
-    for folder in (settings.data_path, settings.uploads_path, settings.index_path):
+    for folder in (settings.data_path, settings.index_path):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
-    for file in (settings.feedback_file, *settings.uploads_path.iterdir()):
+    # Uploads are kept in the index (#19), whose files are private too.
+    index_files = [p for p in settings.index_path.rglob("*") if p.is_file()]
+    for file in (settings.feedback_file, *index_files):
         assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
 
 

@@ -40,9 +40,9 @@ def test_changed_article_is_reembedded_and_removed_one_deleted(engine, corpus_co
     texts = [c.text for c in engine.loaded().table.chunks]
     assert "A new closing sentence was added." in texts
     assert not any("harbour" in t for t in texts)
-    # The one before stays for readers in other processes; older ones are dropped.
-    assert len(_live_names(engine)) == 2
-    assert engine.store.live().name == _live_names(engine)[0]
+    # Changed in place (#19): the same generation, and no rows of the old revision left.
+    assert len(_live_names(engine)) == 1
+    assert engine.store.live().count() == report.chunks_total == len(texts)
 
 
 def test_unchanged_articles_are_copied_not_reembedded(settings, corpus_copy):

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from qa_bot.config import Settings
 from qa_bot.engine import Engine
-from support.servers import free_port, served
+from support.servers import free_port
 
 from .conftest import ARTICLE
 
@@ -94,32 +92,6 @@ def test_index_in_one_process_answer_in_another(isolated_data_dir, tmp_path):
         timeout=300,
     )
     assert "up to date" in again.stdout
-
-
-@pytest.fixture
-def chroma_server(tmp_path):
-    """A real Chroma server (`chroma run`) on a free loopback port."""
-    exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [
-        exe,
-        "run",
-        "--path",
-        str(tmp_path / "chroma-data"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    with served(
-        command,
-        ready_url=f"{url}/api/v2/heartbeat",
-        log_path=tmp_path / "chroma.log",
-        timeout=60,
-        stop_timeout=10,
-    ):
-        yield url
 
 
 def test_server_mode_indexes_and_answers(chroma_server, isolated_data_dir):

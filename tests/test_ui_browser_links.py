@@ -58,25 +58,29 @@ def page(tmp_path_factory, pages):
         browser.close()
 
 
-def add_link(page, url: str) -> str:
+def add_link(page, url: str, expect: str) -> str:
+    """Add `url` from the Articles tab; wait until the status shows `expect` as the outcome."""
     page.get_by_role("tab", name="Articles").click()
-    before = page.locator("#qa-upload-status").inner_text()
     page.fill("#qa-url input, #qa-url textarea", url)
     page.click("#qa-add-url")
-    # "Fetching <url>…" (and Gradio's timer) show first; wait for a new outcome.
+    # "Fetching <url>…", Gradio's timer ("0.4s") and its "queue: ..." overlay show first, and
+    # the previous outcome may linger under them: wait for this link's own outcome, with the
+    # overlay gone, rather than for any change.
     page.wait_for_function(
-        """before => { const s = document.querySelector('#qa-upload-status');
-                   return s && s.innerText !== before
-                       && (s.innerText.includes('Ask about it')
-                           || s.querySelector('.qa-error') !== null); }""",
-        arg=before,
+        """expect => { const s = document.querySelector('#qa-upload-status');
+                   return s && s.innerText.includes(expect)
+                       && !s.innerText.includes('processing')
+                       && !s.innerText.includes('queue')
+                       && !s.innerText.includes('Fetching')
+                       && !/\\d\\.\\ds/.test(s.innerText); }""",
+        arg=expect,
         timeout=90_000,
     )
     return page.locator("#qa-upload-status").inner_text()
 
 
 def test_an_article_added_by_url_can_be_asked_about(page, pages):
-    status = add_link(page, f"{pages.base}/news/festival")
+    status = add_link(page, f"{pages.base}/news/festival", "Ask about it")
     assert "Added 'Port Velmora harbour festival" in status
     articles = page.locator("#qa-articles")
     articles.filter(has_text="2024-06-29").wait_for(timeout=10_000)
@@ -98,8 +102,8 @@ def test_an_article_added_by_url_can_be_asked_about(page, pages):
     [("/moved", "169.254.169.254"), ("/news/gone", "answered 404")],
 )
 def test_a_refused_or_dead_link_is_one_clear_message(page, pages, path, message):
-    status = add_link(page, f"{pages.base}{path}")
+    status = add_link(page, f"{pages.base}{path}", message)
     error = page.locator("#qa-upload-status .qa-error")
-    assert error.count() == 1 and message in status
+    assert error.count() == 1 and message in status, status
     assert "upload-127.0.0.1-moved" not in page.locator("#qa-articles").inner_text()
     page.get_by_role("tab", name="Chat").click()

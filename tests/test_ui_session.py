@@ -41,12 +41,12 @@ class StreamingEngine(Engine):
         self.histories: list = []
 
     def answer_stream(
-        self, question, history=None, *, llm=None, top_k=None
+        self, question, history=None, *, llm=None, top_k=None, viewer=None
     ) -> Iterator[StreamEvent]:
         self.histories.append(list(history or []))
         for piece in self.drafts:
             yield StreamEvent("token", text=piece)
-        yield from super().answer_stream(question, history, llm=llm, top_k=top_k)
+        yield from super().answer_stream(question, history, llm=llm, top_k=top_k, viewer=viewer)
 
 
 def session_for(settings, *replies, engine_class=Engine) -> ChatSession:
@@ -235,7 +235,7 @@ def test_bad_uploads_get_a_clear_error(settings, tmp_path, name, content, expect
     status = unescape(session.upload(str(path)))
     assert "qa-error" in status and expected in status and "Traceback" not in status
     assert name in status  # the message names the file
-    assert not list(settings.uploads_path.glob("*"))  # nothing half-written
+    assert not settings.uploads_path.exists()  # uploads live in the index, never as files
     assert all(row[0] != path.stem for row in session.engine.articles())
 
 

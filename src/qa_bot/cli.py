@@ -166,7 +166,10 @@ def _engine(**overrides):
 def _index(args) -> int:
     engine = _engine()
     if args.remove:
+        say("loading the index…")
+        engine.loaded()
         for doc_id in args.remove:
+            say(f"removing {doc_id}…")
             report = engine.remove_article(doc_id)
             print(report.summary())
     else:

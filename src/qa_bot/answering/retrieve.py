@@ -7,44 +7,31 @@ scores against each other. We fuse by chunk id ourselves rather than with
 llama-index's `QueryFusionRetriever`, which keys on a content hash that
 differs between the two node sources and reaches for the global `Settings.llm`.
 
-The `ChunkTable` holds every chunk's text and position in memory (not the
-vectors): BM25 needs the texts anyway, and the answerer needs neighbouring
-sentences and the articles' full text without another round trip to Chroma.
+The `ChunkTable` (`index.table`) holds every visible chunk's text and position in
+memory. BM25 is built over one table and may serve a newer one while its successor is
+built off the answer path (`Bm25Index.chunks` says which rows it has): a hit on a chunk
+the newer table no longer has is skipped, and a new article is found by dense search
+until the new BM25 is swapped in. Both rankings see only what the asking session may see.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
-from typing import Any
 
 import numpy as np
 
 from qa_bot.index.embeddings import Embedder
-from qa_bot.index.indexing import page_starts_from
 from qa_bot.index.store import LiveIndex
-from qa_bot.lexicon import stems
+from qa_bot.index.table import PUBLIC, ArticleInfo, ChunkTable
 from qa_bot.normalise import normalise
-from qa_bot.types import Chunk, page_at
+from qa_bot.types import Chunk
+
+__all__ = ["ArticleInfo", "Bm25Index", "Candidate", "ChunkTable", "HybridRetriever"]
 
 RRF_K = 60.0
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
-
-
-@dataclass(frozen=True)
-class ArticleInfo:
-    doc_id: str
-    title: str
-    source: str
-    text: str
-    path: str = ""
-    date: str = ""
-    author: str = ""
-    page_starts: tuple[int, ...] = ()
 
 
 @dataclass
@@ -57,110 +44,6 @@ class Candidate:
     bm25_rank: int | None = None
 
 
-class ChunkTable:
-    """All chunks of one index generation, by id and by (document, position)."""
-
-    def __init__(
-        self,
-        chunks: Iterable[Chunk],
-        articles: dict[str, ArticleInfo],
-        *,
-        embedder: Embedder | None = None,
-        vector_source: Callable[[Sequence[str]], dict[str, Any]] | None = None,
-    ) -> None:
-        self.chunks = sorted(chunks, key=lambda c: (c.doc_id, c.seq))
-        self.embedder = embedder  # the one the index was built with; answerers reuse it
-        self.articles = articles
-        self.by_id = {c.chunk_id: c for c in self.chunks}
-        self._by_position = {(c.doc_id, c.seq): c for c in self.chunks}
-        self._vector_source = vector_source  # the stored vectors, read on demand
-
-    def vectors(self, chunk_ids: Sequence[str]) -> list[Any] | None:
-        """The stored vectors of these chunks, in order; None when the table has no store."""
-        if self._vector_source is None:
-            return None
-        found = self._vector_source(chunk_ids)
-        if any(cid not in found for cid in chunk_ids):
-            return None
-        return [found[cid] for cid in chunk_ids]
-
-    @classmethod
-    def from_live(cls, live: LiveIndex, *, embedder: Embedder | None = None) -> ChunkTable:
-        chunks, articles = [], {}
-        for chunk_id, text, meta, _ in live.rows():
-            chunk = Chunk(
-                chunk_id=chunk_id,
-                doc_id=meta["doc_id"],
-                seq=int(meta["seq"]),
-                start=int(meta["start"]),
-                end=int(meta["end"]),
-                text=text,
-            )
-            chunks.append(chunk)
-            if chunk.seq == 0:
-                articles[chunk.doc_id] = ArticleInfo(
-                    doc_id=chunk.doc_id,
-                    title=meta.get("title", chunk.doc_id),
-                    source=meta.get("source", ""),
-                    text=meta.get("doc_text", ""),
-                    path=meta.get("path", ""),
-                    date=meta.get("date", ""),
-                    author=meta.get("author", ""),
-                    page_starts=page_starts_from(meta.get("page_starts")),
-                )
-        return cls(chunks, articles, embedder=embedder, vector_source=live.embeddings)
-
-    def __len__(self) -> int:
-        return len(self.chunks)
-
-    def neighbour(self, chunk: Chunk, offset: int) -> Chunk | None:
-        return self._by_position.get((chunk.doc_id, chunk.seq + offset))
-
-    def title(self, doc_id: str) -> str:
-        info = self.articles.get(doc_id)
-        return info.title if info else doc_id
-
-    def page(self, doc_id: str, offset: int) -> int:
-        """The PDF page `offset` of the article is on; 0 when it has no pages."""
-        info = self.articles.get(doc_id)
-        return page_at(info.page_starts, offset) if info else 0
-
-    @cached_property
-    def _document_frequency(self) -> Counter:
-        counts: Counter = Counter()
-        for chunk in self.chunks:
-            counts.update(stems(chunk.text))
-        return counts
-
-    @cached_property
-    def vocabulary(self) -> frozenset[str]:
-        """Every stem in the corpus, titles included."""
-        found = set(self._document_frequency)
-        for info in self.articles.values():
-            found |= stems(info.title)
-        return frozenset(found)
-
-    @cached_property
-    def _by_initial(self) -> dict[str, list[str]]:
-        buckets: dict[str, list[str]] = {}
-        for word in self.vocabulary:
-            buckets.setdefault(word[:1], []).append(word)
-        return buckets
-
-    def similar_words(self, word: str) -> list[str]:
-        """Vocabulary stems with the same initial: candidates for typo and root matches."""
-        return self._by_initial.get(word[:1], [])
-
-    def chunk_share(self, stem: str) -> float:
-        """Share of chunks that contain `stem`."""
-        return self._document_frequency.get(stem, 0) / max(len(self.chunks), 1)
-
-    def idf(self, stem: str) -> float:
-        """Smoothed inverse document frequency over chunks; unseen stems score highest."""
-        n = len(self.chunks)
-        return math.log((n + 1) / (self._document_frequency.get(stem, 0) + 0.5))
-
-
 class Bm25Index:
     """BM25 over the chunks with bm25s, set up as llama-index's `BM25Retriever` sets it up.
 
@@ -171,13 +54,21 @@ class Bm25Index:
 
     TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # llama-index's BM25Retriever default
 
-    def __init__(self, texts: list[str]) -> None:
+    def __init__(self, chunks: Sequence[Chunk], *, owners: Sequence[str] | None = None) -> None:
         import bm25s
         import Stemmer
 
         # bm25s sets its own logger to DEBUG on import, which printed "Building index from
         # IDs objects" on the console at every index change.
         logging.getLogger("bm25s").setLevel(logging.WARNING)
+        self.chunks = list(chunks)  # row i of the index is chunks[i]
+        # Row i belongs to owners[i] (PUBLIC or a session): a viewer's mask is one numpy
+        # comparison, not a pass over the chunks.
+        self._owner_codes: dict[str, int] = {PUBLIC: 0}
+        codes = [self._owner_codes.setdefault(o, len(self._owner_codes)) for o in owners or ()]
+        self.row_owners = np.asarray(codes or [0] * len(self.chunks), dtype=np.int32)
+        self.built_for: object = None  # the table it was built from (set by `for_table`)
+        texts = [normalise(c.text) for c in self.chunks]
         self._bm25s = bm25s
         self.stemmer = Stemmer.Stemmer("english")
         tokens = bm25s.tokenize(
@@ -191,13 +82,33 @@ class Bm25Index:
         self.index.index(tokens, show_progress=False)
         self.size = len(texts)
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """(row, score) of the `k` best texts, best first."""
+    @classmethod
+    def for_table(cls, table: ChunkTable) -> Bm25Index:
+        """BM25 over every chunk of `table` (slow: build it off the answer path)."""
+        chunks = table.chunks
+        index = cls(chunks, owners=[table.articles[c.doc_id].owner for c in chunks])
+        index.built_for = table
+        return index
+
+    def visible_rows(self, viewer: str | None) -> np.ndarray:
+        """Rows of the public articles and of `viewer`'s own."""
+        own = self._owner_codes.get(viewer or PUBLIC, 0)
+        return (self.row_owners == 0) | (self.row_owners == own)
+
+    def search(
+        self, query: str, k: int, *, allowed: np.ndarray | None = None
+    ) -> list[tuple[Chunk, float]]:
+        """(chunk, score) of the `k` best texts, best first; only rows `allowed` marks."""
+        if not self.size:
+            return []
         tokens = self._bm25s.tokenize(
             query, stemmer=self.stemmer, token_pattern=self.TOKEN_PATTERN, show_progress=False
         )
-        rows, scores = self.index.retrieve(tokens, k=min(k, self.size), show_progress=False)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True)]
+        extra = {} if allowed is None else {"weight_mask": allowed.astype(np.float32)}
+        rows, scores = self.index.retrieve(
+            tokens, k=min(k, self.size), show_progress=False, **extra
+        )
+        return [(self.chunks[int(r)], float(s)) for r, s in zip(rows[0], scores[0], strict=True)]
 
 
 class HybridRetriever:
@@ -209,6 +120,7 @@ class HybridRetriever:
         *,
         mode: str = "hybrid",
         depth: int = 30,
+        bm25: Bm25Index | None = None,
     ) -> None:
         if mode not in RETRIEVAL_MODES:
             from qa_bot.errors import UnknownBackendError
@@ -219,32 +131,87 @@ class HybridRetriever:
         self.embedder = embedder
         self.mode = mode
         self.depth = depth  # how deep each ranking goes before fusion
-        self._bm25 = self._build_bm25() if mode != "dense" and len(table) else None
+        if mode == "dense":
+            bm25 = None
+        elif bm25 is None and len(table):
+            bm25 = Bm25Index.for_table(table)
+        self.bm25 = bm25
+        self._present: np.ndarray | None = None  # BM25 rows this table still has
 
-    def _build_bm25(self) -> Bm25Index:
-        return Bm25Index([normalise(c.text) for c in self.table.chunks])
+    def with_table(self, table: ChunkTable, bm25: Bm25Index | None = None) -> HybridRetriever:
+        """The same retriever over a newer table (and BM25, if one was built for it)."""
+        return HybridRetriever(
+            self.live,
+            table,
+            self.embedder,
+            mode=self.mode,
+            depth=self.depth,
+            bm25=bm25 if bm25 is not None else self.bm25,
+        )
 
-    def retrieve(self, query: str, k: int) -> list[Candidate]:
-        """The `k` best chunks for `query`, each with its dense and BM25 evidence."""
-        if not len(self.table):
+    def warm(self) -> HybridRetriever:
+        """Work the first answer would do otherwise (off the answer path); returns self."""
+        self._present_rows()
+        return self
+
+    def _present_rows(self) -> np.ndarray | None:
+        """None when BM25 was built from this table; else which of its rows the table still
+        has (BM25 follows a change in the background: until then its rows of a removed or
+        replaced article are skipped). Computed once per retriever."""
+        bm25 = self.bm25
+        if bm25 is None or bm25.built_for is self.table:
+            return None
+        if self._present is None:
+            by_id = self.table.by_id
+            self._present = np.fromiter(
+                (c.chunk_id in by_id for c in bm25.chunks), dtype=bool, count=len(bm25.chunks)
+            )
+        return self._present
+
+    def _allowed_rows(self, bm25: Bm25Index, viewer: str | None) -> np.ndarray | None:
+        """BM25 rows that `viewer` may see and that the current table still has."""
+        present = self._present_rows()
+        if not self.table.has_private:
+            return present
+        visible = bm25.visible_rows(viewer)
+        return visible if present is None else visible & present
+
+    def retrieve(self, query: str, k: int, *, viewer: str | None = None) -> list[Candidate]:
+        """The `k` best chunks for `query` that `viewer` may see, with dense and BM25 evidence.
+
+        `viewer` is a browser session's id: it sees the public articles and its own
+        uploads. None (the CLI, the Python API, the eval) sees the public ones.
+        """
+        table = self.table
+        if not len(table):
             return []
         query_vector = self.embedder.embed_query(query)
         found: dict[str, Candidate] = {}
         if self.mode in ("hybrid", "dense"):
-            hits = self.live.dense_query(query_vector, min(self.depth, len(self.table)))
+            owners = [PUBLIC, viewer] if viewer else [PUBLIC]
+            hits = self.live.dense_query(
+                query_vector,
+                min(self.depth, len(table)),
+                owners=owners if table.has_private else None,
+            )
             for rank, hit in enumerate(hits):
-                chunk = self.table.by_id.get(hit.chunk_id)
-                if chunk is None:
+                chunk = table.by_id.get(hit.chunk_id)
+                if chunk is None or not table.visible(chunk.doc_id, viewer):
                     continue
                 cand = found.setdefault(hit.chunk_id, Candidate(chunk))
                 cand.dense, cand.dense_rank = hit.similarity, rank
                 cand.fused += 1.0 / (RRF_K + rank + 1)
-        if self._bm25 is not None:
-            lexical = self._bm25.search(normalise(query), min(self.depth, len(self.table)))
-            for rank, (row, score) in enumerate(lexical):
-                chunk = self.table.chunks[row]
-                if not score:
+        bm25 = self.bm25
+        if bm25 is not None:
+            allowed = self._allowed_rows(bm25, viewer)
+            lexical = bm25.search(normalise(query), min(self.depth, bm25.size), allowed=allowed)
+            rank = -1
+            for chunk, score in lexical:
+                if not score or chunk.chunk_id not in table.by_id:
                     continue
+                if not table.visible(chunk.doc_id, viewer):
+                    continue
+                rank += 1
                 cand = found.setdefault(chunk.chunk_id, Candidate(chunk))
                 cand.bm25, cand.bm25_rank = score, rank
                 cand.fused += 1.0 / (RRF_K + rank + 1)

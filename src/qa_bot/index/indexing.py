@@ -1,23 +1,20 @@
-"""Bring the store in line with a set of documents, incrementally and atomically.
+"""Turn articles into store rows: chunks with revision ids, vectors and catalogue records.
 
-`sync` makes the index hold exactly the given documents; `add` adds or
-updates them and keeps the rest. Unchanged articles (same content hash, same
-embedder and chunker) are never re-embedded: their chunks and vectors are
-copied into the new generation. Changed ones are re-chunked and re-embedded;
-removed ones are left out. When nothing changed, nothing is written, so
-indexing twice is a no-op. The new generation only becomes visible when it is
-complete (see `store`), so an interrupted run loses nothing.
+What to change, and when it becomes visible, is the library's business (`library`);
+this module only chunks, embeds and lays out the rows, and reports what a change did.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from qa_bot.errors import CorpusError, StoreError
-from qa_bot.index.embeddings import Embedder
-from qa_bot.index.store import ChromaStore, LiveIndex, Manifest
+from qa_bot.errors import CorpusError
+from qa_bot.index.embedder_base import Embedder
+from qa_bot.index.store import Manifest
 from qa_bot.ingest.chunking import chunk_document, chunker_signature
 from qa_bot.types import Chunk, Document
 
@@ -35,6 +32,7 @@ class IndexReport:
     chunks_embedded: int = 0
     chunks_total: int = 0
     rebuilt: bool = False
+    compacted: bool = False  # written as a new generation from the stored vectors
     set_aside: str = ""  # where a damaged index was moved by a rebuild
     generation: str = ""
     seconds: float = 0.0
@@ -56,6 +54,8 @@ class IndexReport:
             f"{len(self.unchanged)} unchanged",
         ]
         prefix = "Rebuilt the index" if self.rebuilt else "Indexed"
+        if self.compacted:
+            prefix = "Indexed (and compacted the index)"
         moved = f" The damaged index was moved to '{self.set_aside}'." if self.set_aside else ""
         return (
             f"{prefix}: {', '.join(parts)}; {self.chunks_embedded} chunks embedded, "
@@ -79,176 +79,110 @@ def manifest_for(embedder: Embedder, chunk_max_tokens: int) -> Manifest:
     return Manifest(embedder=embedder.name, dim=embedder.dim, chunker=chunker)
 
 
-def index_documents(
-    store: ChromaStore,
+@dataclass(frozen=True)
+class EmbeddedArticle:
+    """One article turned into store rows: its chunks (ids carry the revision) and vectors."""
+
+    document: Document
+    rev: str
+    chunks: list[Chunk]
+    vectors: Any
+
+
+def new_revision() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+def embed_articles(
     embedder: Embedder,
     documents: Sequence[Document],
     *,
     chunk_max_tokens: int,
-    keep_others: bool = False,
-    rebuild: bool = False,
     progress: Progress | None = None,
-) -> IndexReport:
-    """Sync (or with `keep_others`, add to) the index; return what changed."""
-    started = time.perf_counter()
-    manifest = manifest_for(embedder, chunk_max_tokens)
-    report = IndexReport()
-    with store.write_lock():
-        try:
-            live = store.live()
-        except StoreError:
-            if not rebuild:
-                raise
-            # The index cannot even be opened (e.g. garbage in chroma.sqlite3):
-            # a rebuild starts from nothing, so keep the damaged files aside.
-            report.set_aside = str(store.set_aside_damaged())
-            report.rebuilt = True
-            live = store.live()
-        if live is not None and (rebuild or manifest.differences(live.manifest)):
-            report.rebuilt = True
-            live_docs: dict[str, dict] = {}
-            kept_live: dict[str, dict] = live.document_records() if keep_others else {}
-        else:
-            live_docs = live.document_records() if live is not None else {}
-            kept_live = {}
-        wanted = {doc.doc_id: doc for doc in documents}
-        to_embed: list[Document] = []
-        to_copy: set[str] = set()
-        for doc_id, doc in wanted.items():
-            record = live_docs.get(doc_id)
-            if record is None:
-                report.added.append(doc_id)
-                to_embed.append(doc)
-            elif record.get("doc_hash") != doc.content_hash:
-                report.updated.append(doc_id)
-                to_embed.append(doc)
-            else:
-                report.unchanged.append(doc_id)
-                to_copy.add(doc_id)
-        for doc_id in live_docs.keys() - wanted.keys():
-            if keep_others:
-                report.unchanged.append(doc_id)
-                to_copy.add(doc_id)
-            else:
-                report.removed.append(doc_id)
-        if report.rebuilt and keep_others:
-            # The old vectors are unusable; re-read the kept articles from the
-            # text stored with them and embed them again.
-            for doc_id, record in kept_live.items():
-                if doc_id not in wanted:
-                    report.updated.append(doc_id)
-                    to_embed.append(_document_from_record(doc_id, record))
+) -> Iterator[list[EmbeddedArticle]]:
+    """Chunk and embed `documents`, a batch of about `_EMBED_BATCH` chunks at a time.
 
-        if live is not None and not report.changed:
-            report.chunks_total = live.count()
-            report.generation = live.name
-            report.seconds = time.perf_counter() - started
-            return report
+    Each article gets a fresh revision; its chunk ids end in ``@<rev>``, so the new
+    revision's rows never collide with the old one's in the live collection.
+    """
+    pending: list[tuple[Document, str, list[Chunk]]] = []
+    size = 0
 
-        writer = store.new_generation(manifest)
-        try:
-            if live is not None and to_copy:
-                _copy_chunks(live, writer, to_copy)
-            report.chunks_embedded = _embed_and_write(
-                writer, embedder, to_embed, chunk_max_tokens, progress
-            )
-            new_live = writer.commit()
-        except BaseException:
-            writer.abandon()
-            raise
-    report.chunks_total = writer.count
-    report.generation = new_live.name
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-def _copy_chunks(live: LiveIndex, writer, doc_ids: set[str]) -> None:
-    batch: tuple[list, list, list, list] = ([], [], [], [])
-    for chunk_id, text, metadata, embedding in live.rows(include_embeddings=True):
-        if metadata.get("doc_id") not in doc_ids:
-            continue
-        for column, value in zip(batch, (chunk_id, embedding, text, metadata), strict=True):
-            column.append(value)
-        if len(batch[0]) >= _EMBED_BATCH:
-            writer.add(batch[0], batch[1], batch[2], batch[3])
-            batch = ([], [], [], [])
-    if batch[0]:
-        writer.add(batch[0], batch[1], batch[2], batch[3])
-
-
-def _embed_and_write(
-    writer,
-    embedder: Embedder,
-    documents: Sequence[Document],
-    chunk_max_tokens: int,
-    progress: Progress | None,
-) -> int:
-    pending: list[tuple[Chunk, dict]] = []
-    done = 0
-    total_docs = len(documents)
-
-    def flush() -> None:
-        nonlocal pending
-        if not pending:
-            return
-        vectors = embedder.embed_documents([embedding_text(c, m["title"]) for c, m in pending])
-        writer.add(
-            [c.chunk_id for c, _ in pending],
-            vectors,
-            [c.text for c, _ in pending],
-            [m for _, m in pending],
-        )
-        pending = []
+    def flush() -> list[EmbeddedArticle]:
+        texts = [embedding_text(c, doc.title) for doc, _, chunks in pending for c in chunks]
+        vectors: Any = embedder.embed_documents(texts) if texts else []
+        done, offset = [], 0
+        for doc, rev, chunks in pending:
+            done.append(EmbeddedArticle(doc, rev, chunks, vectors[offset : offset + len(chunks)]))
+            offset += len(chunks)
+        return done
 
     for number, doc in enumerate(documents, start=1):
-        chunks = chunk_document(doc, max_tokens=chunk_max_tokens)
+        rev = new_revision()
+        chunks = [
+            replace(c, chunk_id=f"{c.chunk_id}@{rev}")
+            for c in chunk_document(doc, max_tokens=chunk_max_tokens)
+        ]
         if not chunks:
             raise CorpusError(
                 f"'{doc.path or doc.doc_id}' has no sentences to index "
                 "(only a heading or byline?). "
                 "Add the article's text or remove the file."
             )
-        for chunk in chunks:
-            pending.append((chunk, chunk_metadata(doc, chunk, len(chunks))))
-        done += len(chunks)
-        if len(pending) >= _EMBED_BATCH:
-            flush()
+        pending.append((doc, rev, chunks))
+        size += len(chunks)
+        if size >= _EMBED_BATCH:
+            yield flush()
+            pending, size = [], 0
         if progress is not None:
-            progress(number, total_docs)
-    flush()
-    return done
+            progress(number, len(documents))
+    if pending:
+        yield flush()
 
 
-def embedding_text(chunk: Chunk, title: str) -> str:
-    """What the embedder sees: the article's title, then the sentence.
+def chunk_rows(article: EmbeddedArticle, owner: str) -> tuple[list, Any, list, list]:
+    """(ids, vectors, texts, metadatas) of an article's chunks, as the store takes them."""
+    now = time.time()
+    metadatas = [
+        {
+            "doc_id": article.document.doc_id,
+            "seq": c.seq,
+            "start": c.start,
+            "end": c.end,
+            "rev": article.rev,
+            "owner": owner,
+            "written_at": now,
+        }
+        for c in article.chunks
+    ]
+    return (
+        [c.chunk_id for c in article.chunks],
+        article.vectors,
+        [c.text for c in article.chunks],
+        metadatas,
+    )
 
-    The title gives a lone sentence its topic ("He emphasised ..." is about
-    the CSTO summit). On the dev split it put the gold sentence first for 32
-    of 42 questions, against 28 for the bare sentence and 7 for a
-    three-sentence window.
-    """
-    return f"{title}. {chunk.text}"
 
-
-def chunk_metadata(doc: Document, chunk: Chunk, chunk_count: int) -> dict:
-    metadata = {
-        "doc_id": doc.doc_id,
-        "seq": chunk.seq,
-        "start": chunk.start,
-        "end": chunk.end,
+def catalogue_meta(
+    article: EmbeddedArticle, *, owner: str, kind: str, filename: str, version: int
+) -> dict[str, Any]:
+    """The catalogue record of an article (its text goes in the record's document)."""
+    doc = article.document
+    return {
         "title": doc.title,
+        "source": doc.source,
+        "path": doc.path,
+        "owner": owner,
+        "kind": kind,
+        "filename": filename,
+        "doc_hash": doc.content_hash,
+        "rev": article.rev,
+        "chunk_count": len(article.chunks),
+        "version": version,
+        "state": "live",
+        "changed_at": time.time(),
+        **article_extras(doc),
     }
-    if chunk.seq == 0:
-        # The document's own record rides on its first chunk (see `store`).
-        metadata.update(
-            doc_hash=doc.content_hash,
-            source=doc.source,
-            path=doc.path,
-            doc_text=doc.text,
-            chunk_count=chunk_count,
-        )
-        metadata.update(article_extras(doc))
-    return metadata
 
 
 def article_extras(doc: Document) -> dict:
@@ -268,15 +202,27 @@ def page_starts_from(value) -> tuple[int, ...]:
     return tuple(int(p) for p in str(value or "").split(",") if p.strip().isdigit())
 
 
-def _document_from_record(doc_id: str, record: dict) -> Document:
+def embedding_text(chunk: Chunk, title: str) -> str:
+    """What the embedder sees: the article's title, then the sentence.
+
+    The title gives a lone sentence its topic ("He emphasised ..." is about
+    the CSTO summit). On the dev split it put the gold sentence first for 32
+    of 42 questions, against 28 for the bare sentence and 7 for a
+    three-sentence window.
+    """
+    return f"{title}. {chunk.text}"
+
+
+def document_from_record(doc_id: str, meta: dict, text: str) -> Document:
+    """The article as the catalogue keeps it (for a rebuild that re-embeds it)."""
     return Document(
         doc_id=doc_id,
-        title=record.get("title", doc_id),
-        text=record.get("doc_text", ""),
-        source=record.get("source", ""),
-        path=record.get("path", ""),
-        content_hash=record.get("doc_hash", ""),
-        date=record.get("date", ""),
-        author=record.get("author", ""),
-        page_starts=page_starts_from(record.get("page_starts")),
+        title=meta.get("title", doc_id),
+        text=text,
+        source=meta.get("source", ""),
+        path=meta.get("path", ""),
+        content_hash=meta.get("doc_hash", ""),
+        date=meta.get("date", ""),
+        author=meta.get("author", ""),
+        page_starts=page_starts_from(meta.get("page_starts")),
     )

@@ -15,7 +15,7 @@ the other (the embedder's name in the manifest is the same).
 
 Threads: one ONNX Runtime thread for a question or a few sentences (latency under load; see
 `embeddings._few_threads`), a second session with every core for indexing batches, created
-only when an index is built.
+only when an index is built, whose idle threads sleep rather than spin.
 """
 
 from __future__ import annotations
@@ -42,11 +42,20 @@ _AXES = ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")
 
 
 class OnnxEmbedder(Embedder):
-    def __init__(self, model_path: Path, *, name: str, cache_dir: Path) -> None:
+    """MiniLM on ONNX Runtime. With `int8_documents`, articles are embedded by an int8 copy of
+    the model (dynamic quantisation of the fp32 export, made once and cached): indexing ran
+    2-3x faster here, and over 353 BBC gold questions in a 285-article library dense evidence
+    recall@5 went from 44.5 % to 43.9 % (recall@1 and @10 2 points lower). Questions and
+    the reader's word vectors stay fp32. Opt-in (`QA_BOT_EMBEDDER=minilm-int8`)."""
+
+    def __init__(
+        self, model_path: Path, *, name: str, cache_dir: Path, int8_documents: bool = False
+    ) -> None:
         super().__init__()
         self.model_path = Path(model_path)
         self.name = name
         self.cache_dir = Path(cache_dir)
+        self.int8_documents = int8_documents
         try:
             config = json.loads((self.model_path / "config.json").read_text())
             self.dim = int(config["hidden_size"])
@@ -120,9 +129,25 @@ class OnnxEmbedder(Embedder):
         os.chmod(partial, 0o600)
         partial.replace(target)
 
-    def _session(self, threads: int):
+    @property
+    def int8_path(self) -> Path:
+        fp32 = self.onnx_path
+        return fp32.with_name(f"{fp32.stem}-int8.onnx")
+
+    def _quantize(self, target: Path) -> None:
+        """Dynamic int8 quantisation of the fp32 export, written aside and renamed."""
+        log.info("making the int8 copy of the embedding model (once): %s", target)
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        quantize_dynamic(str(self.onnx_path), str(partial), weight_type=QuantType.QInt8)
+        os.chmod(partial, 0o600)
+        partial.replace(target)
+
+    def _session(self, threads: int, *, int8: bool = False):
         with self._lock:
-            if threads not in self._sessions:
+            key = -threads if int8 else threads
+            if key not in self._sessions:
                 path = self.onnx_path
                 if not path.is_file():
                     try:
@@ -139,13 +164,28 @@ class OnnxEmbedder(Embedder):
                             f"Could not prepare the embedding model ({exc}). Check that "
                             f"'{self.cache_dir}' is writable (QA_BOT_CACHE_DIR)."
                         ) from exc
+                if int8:
+                    path = self.int8_path
+                    if not path.is_file():
+                        try:
+                            self._quantize(path)
+                        except Exception as exc:
+                            raise ModelError(
+                                f"Could not make the int8 embedding model ({exc}). Check that "
+                                f"'{self.cache_dir}' is writable (QA_BOT_CACHE_DIR)."
+                            ) from exc
                 import onnxruntime
 
                 options = onnxruntime.SessionOptions()
                 options.intra_op_num_threads = threads
                 options.inter_op_num_threads = 1
+                if threads > 1:
+                    # Idle pool threads sleep instead of spinning: on a shared machine the
+                    # spinning fought the other work for the cores (1.4x slower batches,
+                    # measured with a training run beside it); the vectors are the same.
+                    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 try:
-                    self._sessions[threads] = onnxruntime.InferenceSession(
+                    self._sessions[key] = onnxruntime.InferenceSession(
                         str(path), options, providers=["CPUExecutionProvider"]
                     )
                 except Exception as exc:  # a truncated or damaged cache file
@@ -154,7 +194,7 @@ class OnnxEmbedder(Embedder):
                         f"The cached embedding model '{path}' was damaged ({exc}); it has been "
                         "deleted and will be exported again. Retry."
                     ) from exc
-            return self._sessions[threads]
+            return self._sessions[key]
 
     @property
     def tokenizer(self):
@@ -183,10 +223,10 @@ class OnnxEmbedder(Embedder):
 
     # -- embedding ---------------------------------------------------------------------
 
-    def _forward(self, texts: Sequence[str]):
+    def _forward(self, texts: Sequence[str], *, int8: bool = False):
         """(token vectors, encodings) per text, in batches of similar length."""
         encodings = self.tokenizer.encode_batch(list(texts))
-        session = self._session(1 if len(texts) <= _FEW else (os.cpu_count() or 1))
+        session = self._session(1 if len(texts) <= _FEW else (os.cpu_count() or 1), int8=int8)
         tokens: list[np.ndarray | None] = [None] * len(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         for begin in range(0, len(order), _BATCH):
@@ -209,7 +249,8 @@ class OnnxEmbedder(Embedder):
         return tokens, encodings
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        tokens, _ = self._forward(texts)
+        # Only articles come here (questions go through `_embed_words`).
+        tokens, _ = self._forward(texts, int8=self.int8_documents)
         pooled = np.stack([t.mean(axis=0) for t in tokens]).astype(np.float32)
         return unit_rows(pooled)
 

@@ -1,20 +1,45 @@
 """The Chroma adapter: the only module that imports chromadb.
 
-Layout. An index is a *generation*: one Chroma collection named
-``<prefix>-g<number>-<nonce>`` holding one record per chunk, with our own
-embeddings (never Chroma's default embedding function, which downloads a
-model). The collection metadata is the manifest: schema, embedder name,
-dimension, chunker signature and a ``complete`` flag. Each document's first
-chunk also carries the document's hash, title, source and full text, so the
-manifest's per-article hashes and the UI's article view come from the store
-alone, in embedded and server mode alike.
+Layout. An index is a *generation*: two Chroma collections.
 
-Swapping. A build writes a new generation aside, then flips ``complete`` to
-true in one metadata update, then deletes the generations before the previous
-one (which a reader in another process may still use) with their files. Readers take the
-newest complete generation, so a crash at any point leaves either the old
-complete index or the new one, never half of one; leftovers of a crashed build
-are removed by the next build.
+- ``<prefix>-g<number>-<nonce>`` holds one record per chunk, with our own embeddings
+  (never Chroma's default embedding function, which downloads a model). Its metadata is
+  the manifest: schema, embedder name, dimension, chunker signature and a ``complete``
+  flag. A chunk's record id is its chunk id plus the *revision* of its article
+  (``...@<rev>``), so two revisions of one article can sit side by side.
+- ``<prefix>-g<number>-<nonce>-catalogue`` holds one record per article: its full text
+  (so replicas on one Chroma server share the articles with no shared folder), title,
+  source, owner, hash, chunk count and current revision, plus one *head* record: the
+  catalogue's version number and a random token.
+
+Changing articles (`LiveIndex.commit`). A writer first adds the new revision's chunks
+(invisible: no catalogue record points at them yet), then upserts the changed catalogue
+records together with the new head in **one** Chroma call, which Chroma writes in one
+SQLite transaction, then deletes the superseded chunks. A reader shows an article only
+through its catalogue record and only with exactly `chunk_count` chunks of that revision,
+so a crash at any point leaves the article as it was or as it became, never half of it;
+orphaned chunks of a crashed write are swept by the next sync. Only the article's own
+passages are written: no copy of the library.
+
+Generations. A first build, a rebuild (other embedder or chunker) and a huge sync write a
+new generation aside, then flip ``complete`` to true in one metadata update, then delete
+the generations before the previous one (which a reader in another process may still use)
+with their files. Readers take the newest complete generation.
+
+Vector files and kills. Chroma (1.5.9) keeps each collection's HNSW graph in memory and
+rewrites its files in place every `sync_threshold` (1,000) changed vectors; a process
+killed during that rewrite leaves torn files, and the next process to open them crashes
+(SIGSEGV) or searches garbage (chroma-core/chroma#7238; newer Chroma validates the files
+first). So a generation is *frozen* before it goes live (`freeze`): its sync threshold is
+raised past any real change count, and from then on an article's change lives only in
+Chroma's SQLite write-ahead log, which is transactional; the graph files stay as the build
+left them, and opening a collection replays the changes since then. A build itself may be
+torn by a kill, but it is never opened: it is not complete, and it is deleted unopened.
+Chroma reads the threshold when it loads a collection, so `freeze` reopens the embedded
+client. A Chroma *server* keeps its loaded collections until it restarts: there a freeze
+protects from its next start on (a killed app process never tears the server's files).
+The replayed tail grows with every change; `Head.tail` counts it, and a sync rebuilds the
+generation from the stored vectors (no embedding) once it passes `COMPACT_AFTER`.
 
 Writers take a file lock in the index folder (embedded mode), so two indexing
 processes never interleave; the second one waits `lock_timeout` seconds and
@@ -49,9 +74,37 @@ from qa_bot.errors import IndexMismatchError, StoreError, StoreLockedError
 from qa_bot.private_files import make_private_dir
 
 log = logging.getLogger("qa_bot.index.store")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the catalogue collection, revisions in chunk ids
 _PAGE = 5000  # rows per Chroma call; keeps requests under server size limits
 _LOCK_NAME = ".qa-bot-write.lock"
+_LOCKED_TRIES = 5  # a call SQLite refused as "database is locked" is tried this often
+CATALOGUE_SUFFIX = "-catalogue"
+HEAD_ID = "~head"  # the catalogue's version record (doc ids never start with '~')
+_NO_VECTOR = [1.0]  # catalogue records are never searched, but Chroma wants a vector
+# A sync threshold no library reaches: Chroma never rewrites a frozen generation's graph.
+FROZEN_SYNC_THRESHOLD = 100_000_000
+COMPACT_AFTER = 20_000  # changed passages replayed at every open before a sync compacts
+
+
+@dataclass(frozen=True)
+class Head:
+    """The catalogue's version (a number that grows, a token unique to each change) and
+    the library's size after that change (for the caps, without reading the catalogue)."""
+
+    version: int
+    token: str
+    articles: int = 0
+    passages: int = 0
+    tail: int = 0  # passages written or deleted since the generation was built
+
+
+@dataclass(frozen=True)
+class CatalogueRecord:
+    """One article as the catalogue holds it (`text` only when asked for)."""
+
+    doc_id: str
+    meta: dict[str, Any]
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -163,7 +216,9 @@ class ChromaStore:
                     f"The index folder '{self.path}' is read-only. Make it writable or set "
                     "QA_BOT_INDEX_DIR to a writable folder."
                 )
-            return chromadb.PersistentClient(path=str(self.path), settings=settings)
+            client = chromadb.PersistentClient(path=str(self.path), settings=settings)
+            self.make_files_private()
+            return client
         except StoreError:
             raise
         except Exception as exc:
@@ -237,16 +292,29 @@ class ChromaStore:
         return target
 
     def _call(self, what: str, fn, *args, **kwargs):
-        """Run a Chroma call, translating its errors into StoreError."""
-        try:
-            return fn(*args, **kwargs)
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise StoreError(
-                f"Chroma failed to {what} at {self.location} ({type(exc).__name__}: {exc}). "
-                "If the index is damaged, run `qa-bot index --rebuild`."
-            ) from exc
+        """Run a Chroma call, translating its errors into StoreError.
+
+        SQLite's "database is locked" (Chroma's own background work, or another process,
+        held the write lock past its wait) rolls the call back: it is tried again a few
+        times before it counts as a failure.
+        """
+        for attempt in range(_LOCKED_TRIES):
+            try:
+                return fn(*args, **kwargs)
+            except StoreError:
+                raise
+            except Exception as exc:
+                if "database is locked" in str(exc) and attempt + 1 < _LOCKED_TRIES:
+                    time.sleep(0.2 * (attempt + 1))
+                    continue
+                raise self._failure(what, exc) from exc
+        raise AssertionError("unreachable")
+
+    def _failure(self, what: str, exc: Exception) -> StoreError:
+        return StoreError(
+            f"Chroma failed to {what} at {self.location} ({type(exc).__name__}: {exc}). "
+            "If the index is damaged, run `qa-bot index --rebuild`."
+        )
 
     # -- generations -------------------------------------------------------------
 
@@ -330,7 +398,40 @@ class ChromaStore:
             configuration={"hnsw": {"space": "cosine"}},
             embedding_function=None,
         )
-        return GenerationWriter(self, collection, manifest)
+        catalogue = self._call(
+            "create the catalogue",
+            self.client.create_collection,
+            name + CATALOGUE_SUFFIX,
+            embedding_function=None,
+        )
+        return GenerationWriter(self, collection, catalogue, manifest)
+
+    def freeze(self, live: LiveIndex) -> LiveIndex:
+        """Stop Chroma rewriting this generation's vector files (see the module docstring);
+        returns the generation as reopened. A no-op for a frozen one."""
+        if is_frozen(live.collection) and is_frozen(live.catalogue):
+            return live
+        frozen = {"hnsw": {"sync_threshold": FROZEN_SYNC_THRESHOLD}}
+        for collection in (live.collection, live.catalogue):
+            if not is_frozen(collection):
+                self._call("freeze the index", collection.modify, configuration=frozen)
+        name = live.name
+        if self.path is not None:
+            # Chroma keeps the old threshold for what it has loaded: load it again.
+            self._forget_client()
+        collection = self._get_collection(name)
+        if collection is None:
+            raise StoreError(f"The index generation {name} went away while it was frozen.")
+        return LiveIndex(self, collection)
+
+    def catalogue_of(self, collection):
+        """The catalogue collection of a generation (created empty if an old one lacks it)."""
+        return self._call(
+            "open the catalogue",
+            self.client.get_or_create_collection,
+            collection.name + CATALOGUE_SUFFIX,
+            embedding_function=None,
+        )
 
     def drop_superseded(self, keep: str) -> None:
         """Delete every generation but `keep` and the complete one before it, and their files.
@@ -349,9 +450,24 @@ class ChromaStore:
             if previous is None and complete:
                 previous = name
                 continue
-            with contextlib.suppress(Exception):
-                self.client.delete_collection(name)
+            for doomed in (name, name + CATALOGUE_SUFFIX):
+                with contextlib.suppress(Exception):
+                    self.client.delete_collection(doomed)
         self._remove_orphan_files()
+        self.make_files_private()
+
+    def make_files_private(self) -> None:
+        """Chroma creates its files with the umask's mode (0644 in a 0755 folder): make what
+        it created in the index folder readable by the owner only (embedded mode)."""
+        if self.path is None or not self.path.is_dir():
+            return
+        from qa_bot.private_files import FILE_MODE, FOLDER_MODE
+
+        for entry in self.path.rglob("*"):
+            with contextlib.suppress(OSError):
+                mode = FOLDER_MODE if entry.is_dir() else FILE_MODE
+                if entry.stat().st_mode & 0o777 != mode:
+                    os.chmod(entry, mode)
 
     def _remove_orphan_files(self) -> None:
         """Vector folders whose collection no longer exists (embedded mode only)."""
@@ -376,9 +492,10 @@ class ChromaStore:
 class GenerationWriter:
     """Fills a new, not yet visible generation, then makes it the live one."""
 
-    def __init__(self, store: ChromaStore, collection, manifest: Manifest) -> None:
+    def __init__(self, store: ChromaStore, collection, catalogue, manifest: Manifest) -> None:
         self.store = store
         self.collection = collection
+        self.catalogue = catalogue
         self.manifest = manifest
         self.count = 0
 
@@ -395,33 +512,83 @@ class GenerationWriter:
     ) -> None:
         # Embeddings are always given: without them Chroma would fall back to its
         # default embedding function, which downloads a model.
-        if len(ids) != len(embeddings):
-            raise StoreError("Internal error: every chunk needs an embedding.")
-        for begin in range(0, len(ids), _PAGE):
-            end = begin + _PAGE
-            self.store._call(
-                "write chunks",
-                self.collection.add,
-                ids=list(ids[begin:end]),
-                embeddings=embeddings[begin:end],
-                documents=list(documents[begin:end]),
-                metadatas=list(metadatas[begin:end]),
-            )
+        _add_chunks(self.store, self.collection, ids, embeddings, documents, metadatas)
         self.count += len(ids)
 
-    def commit(self) -> LiveIndex:
-        """Flip this generation to complete (one update), then drop the others."""
+    def commit(self, records: Sequence[CatalogueRecord], head: Head) -> LiveIndex:
+        """Write the catalogue, freeze the generation, flip it to complete (one update),
+        drop the others."""
+        _upsert_catalogue(self.store, self.catalogue, records, head)
+        live = self.store.freeze(LiveIndex(self.store, self.collection))
         self.store._call(
             "mark the index complete",
-            self.collection.modify,
+            live.collection.modify,
             metadata=self.manifest.to_metadata(complete=True),
         )
         self.store.drop_superseded(self.name)
-        return LiveIndex(self.store, self.collection)
+        return LiveIndex(self.store, live.collection)
 
     def abandon(self) -> None:
-        with contextlib.suppress(Exception):
-            self.store.client.delete_collection(self.name)
+        for name in (self.name, self.name + CATALOGUE_SUFFIX):
+            with contextlib.suppress(Exception):
+                self.store.client.delete_collection(name)
+
+
+def is_frozen(collection) -> bool:
+    hnsw = (getattr(collection, "configuration_json", None) or {}).get("hnsw") or {}
+    return int(hnsw.get("sync_threshold") or 0) >= FROZEN_SYNC_THRESHOLD
+
+
+def _add_chunks(store: ChromaStore, collection, ids, embeddings, documents, metadatas) -> None:
+    # Embeddings are always given: without them Chroma would fall back to its
+    # default embedding function, which downloads a model.
+    if len(ids) != len(embeddings):
+        raise StoreError("Internal error: every chunk needs an embedding.")
+    for begin in range(0, len(ids), _PAGE):
+        end = begin + _PAGE
+        store._call(
+            "write chunks",
+            collection.add,
+            ids=list(ids[begin:end]),
+            embeddings=embeddings[begin:end],
+            documents=list(documents[begin:end]),
+            metadatas=list(metadatas[begin:end]),
+        )
+
+
+def _upsert_catalogue(store: ChromaStore, catalogue, records, head: Head) -> None:
+    """The changed records and the new head in one call: one transaction in Chroma.
+
+    A sync bigger than Chroma's batch limit is written in several calls; the head goes
+    with the last one, and each article is still whole on its own.
+    """
+    rows = [(r.doc_id, r.meta, r.text) for r in records]
+    head_meta = {
+        "version": head.version,
+        "token": head.token,
+        "articles": head.articles,
+        "passages": head.passages,
+        "tail": head.tail,
+        "state": "head",
+    }
+    rows.append((HEAD_ID, head_meta, ""))
+    limit = _max_batch(store)
+    for begin in range(0, len(rows), limit):
+        part = rows[begin : begin + limit]
+        store._call(
+            "update the catalogue",
+            catalogue.upsert,
+            ids=[r[0] for r in part],
+            embeddings=[_NO_VECTOR] * len(part),
+            documents=[r[2] for r in part],
+            metadatas=[r[1] for r in part],
+        )
+
+
+def _max_batch(store: ChromaStore) -> int:
+    with contextlib.suppress(Exception):
+        return max(1, min(int(store.client.get_max_batch_size()), _PAGE))
+    return _PAGE
 
 
 class LiveIndex:
@@ -431,6 +598,71 @@ class LiveIndex:
         self.store = store
         self.collection = collection
         self.manifest = Manifest.from_metadata(collection.metadata or {})
+        self._catalogue = None
+
+    @property
+    def catalogue(self):
+        if self._catalogue is None:
+            self._catalogue = self.store.catalogue_of(self.collection)
+        return self._catalogue
+
+    # -- the catalogue ------------------------------------------------------------------
+
+    def head(self) -> Head:
+        """The catalogue's current version (0 and '' for an empty one)."""
+        page = self.store._call(
+            "read the catalogue version", self.catalogue.get, ids=[HEAD_ID], include=["metadatas"]
+        )
+        if not page["ids"]:
+            return Head(0, "")
+        meta = page["metadatas"][0] or {}
+        return Head(
+            int(meta.get("version", 0)),
+            str(meta.get("token", "")),
+            int(meta.get("articles", 0)),
+            int(meta.get("passages", 0)),
+            int(meta.get("tail", 0)),
+        )
+
+    def records(
+        self, *, since: int | None = None, with_text: bool = False, ids: Sequence[str] = ()
+    ) -> dict[str, CatalogueRecord]:
+        """Catalogue records (live and removed): all, by id, or those changed since `since`."""
+        where: dict | None = {"state": {"$ne": "head"}}
+        if since is not None:
+            where = {"$and": [where, {"version": {"$gte": since}}]}
+        include = ["metadatas"] + (["documents"] if with_text else [])
+        found: dict[str, CatalogueRecord] = {}
+        offset = 0
+        while True:
+            kwargs: dict[str, Any] = {"include": include, "where": where}
+            if ids:
+                kwargs["ids"] = list(ids)
+            else:
+                kwargs.update(limit=_PAGE, offset=offset)
+            page = self.store._call("read the catalogue", self.catalogue.get, **kwargs)
+            for i, doc_id in enumerate(page["ids"]):
+                text = page["documents"][i] if with_text else ""
+                found[doc_id] = CatalogueRecord(doc_id, page["metadatas"][i] or {}, text or "")
+            if ids or len(page["ids"]) < _PAGE:
+                return found
+            offset += _PAGE
+
+    def add_chunks(self, ids, embeddings, documents, metadatas) -> None:
+        """Chunks of a new revision: invisible until `commit` points the catalogue at them."""
+        _add_chunks(self.store, self.collection, ids, embeddings, documents, metadatas)
+
+    def commit(self, records: Sequence[CatalogueRecord], head: Head) -> None:
+        _upsert_catalogue(self.store, self.catalogue, records, head)
+        self.store.make_files_private()
+
+    def delete_chunks(self, where: dict) -> None:
+        self.store._call("delete chunks", self.collection.delete, where=where)
+
+    def chunk_rows(self, doc_id: str, rev: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """(id, text, metadata) of one revision of one article."""
+        where = {"$and": [{"doc_id": doc_id}, {"rev": rev}]}
+        return [(i, t, m) for i, t, m, _ in self.rows(where=where)]
 
     @property
     def name(self) -> str:
@@ -470,8 +702,12 @@ class LiveIndex:
             offset += _PAGE
 
     def document_records(self) -> dict[str, dict[str, Any]]:
-        """doc_id -> metadata of its first chunk (hash, title, source, text)."""
-        return {meta["doc_id"]: meta for _, _, meta, _ in self.rows(where={"seq": 0})}
+        """doc_id -> catalogue metadata of every live article (hash, title, source, ...)."""
+        return {
+            doc_id: record.meta
+            for doc_id, record in self.records().items()
+            if record.meta.get("state") == "live"
+        }
 
     def embeddings(self, ids: Sequence[str]) -> dict[str, Any]:
         """chunk id -> stored vector, for the given ids."""
@@ -482,19 +718,29 @@ class LiveIndex:
         )
         return dict(zip(page["ids"], page["embeddings"], strict=True))
 
-    def dense_query(self, embedding: Sequence[float] | np.ndarray, k: int) -> list[DenseHit]:
+    def dense_query(
+        self,
+        embedding: Sequence[float] | np.ndarray,
+        k: int,
+        *,
+        owners: Sequence[str] | None = None,
+    ) -> list[DenseHit]:
         """The `k` nearest chunks: ids and cosines only, straight from the collection.
 
         Not through llama-index's `ChromaVectorStore`, which also fetches every hit's
         metadata and text (the first chunk of an article carries the whole article) and
-        costs a llama-index import on the answer path.
+        costs a llama-index import on the answer path. `owners` limits the search to
+        the articles of those owners ('' is everyone's), inside Chroma, so another
+        session's uploads never take a place among the `k`.
         """
+        where = {"owner": {"$in": list(owners)}} if owners is not None else None
         result = self.store._call(
             "search",
             self.collection.query,
             query_embeddings=[[float(x) for x in embedding]],
             n_results=k,
             include=["distances"],
+            where=where,
         )
         ids = (result.get("ids") or [[]])[0]
         distances = (result.get("distances") or [[]])[0]

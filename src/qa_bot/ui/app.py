@@ -30,7 +30,7 @@ from qa_bot.ingest.corpus import SUPPORTED_SUFFIXES
 from qa_bot.ui.guard import BodyLimit, RequestGuard, UploadGate
 from qa_bot.ui.port import port_problem
 from qa_bot.ui.render import CSS, answer_payload
-from qa_bot.ui.session import MAX_TOP_K, UNEXPECTED, ChatSession
+from qa_bot.ui.session import MAX_TOP_K, UNEXPECTED, ChatSession, viewer_of
 
 log = logging.getLogger("qa_bot.ui.app")
 
@@ -155,7 +155,7 @@ def build_app(
                 # Filled when the page loads (`articles_view`): building the app must not
                 # open the index, which the first start builds (with its progress lines).
                 removable = gr.Dropdown(
-                    [],
+                    [],  # filled per browser session on load: its own uploads
                     label="Uploaded article to remove",
                     elem_id="qa-remove-choice",
                     scale=3,
@@ -164,29 +164,43 @@ def build_app(
 
         chat_out = [chatbot, turns, sources, box, status]
         ask_in = [box, turns, backend, top_k]
-        box.submit(session.submit, ask_in, chat_out, **answer_limit)
-        send.click(session.submit, ask_in, chat_out, **answer_limit)
 
-        def ask_example(history, spec, k, evt: SelectData):
+        # Every handler that reads or changes articles asks as the browser session it
+        # serves (`request.session_hash`): a session sees only its own private uploads.
+        def submit(question, history, spec, k, request: Request):
+            yield from session.submit(question, history, spec, k, viewer_of(request))
+
+        def retry(history, spec, k, request: Request):
+            yield from session.retry(history, spec, k, viewer_of(request))
+
+        def undo(history, request: Request):
+            return session.undo(history, viewer_of(request))
+
+        def upload_file(path, request: Request):
+            return session.upload(path, viewer_of(request)), None
+
+        def remove_upload(doc_id, request: Request):
+            return session.remove(doc_id, viewer_of(request))
+
+        def articles_view(request: Request):
+            return session.articles_view(viewer_of(request))
+
+        box.submit(submit, ask_in, chat_out, **answer_limit)
+        send.click(submit, ask_in, chat_out, **answer_limit)
+
+        def ask_example(history, spec, k, evt: SelectData, request: Request):
             value = evt.value if isinstance(evt.value, dict) else {}
-            yield from session.submit(value.get("text", ""), history, spec, k)
+            yield from session.submit(value.get("text", ""), history, spec, k, viewer_of(request))
 
-        def show_sources(history, evt: SelectData):
-            return session.select(history, evt.index)
+        def show_sources(history, evt: SelectData, request: Request):
+            return session.select(history, evt.index, viewer_of(request))
 
         def rate(history, evt: LikeData):
             return session.feedback(history, evt.index, evt.liked)
 
-        def index_upload(path, request: Request):
-            # The browser session pays for its upload from its own budget (ui.budget).
-            return session.upload(path, session_id=request.session_hash or ""), None
-
-        def add_link(url, request: Request):
-            return session.add_url(url, session_id=request.session_hash or ""), ""
-
         chatbot.example_select(ask_example, [turns, backend, top_k], chat_out, **answer_limit)
-        chatbot.retry(session.retry, [turns, backend, top_k], chat_out, **answer_limit)
-        chatbot.undo(session.undo, [turns], chat_out, api_visibility="private")
+        chatbot.retry(retry, [turns, backend, top_k], chat_out, **answer_limit)
+        chatbot.undo(undo, [turns], chat_out, api_visibility="private")
         chatbot.clear(
             lambda: ([], session.sources(None), ""),
             None,
@@ -207,13 +221,17 @@ def build_app(
             concurrency_limit=4,
             api_visibility="private",
         ).then(
-            index_upload,
+            upload_file,
             [upload],
             [upload_status, upload],
             concurrency_id="index",
             concurrency_limit=1,
             api_visibility="private",
-        ).then(session.articles_view, None, [articles, removable], api_visibility="private")
+        ).then(articles_view, None, [articles, removable], api_visibility="private")
+
+        def add_link(url, request: Request):
+            return session.add_url(url, viewer_of(request)), ""
+
         for trigger in (fetch.click, link.submit):
             trigger(
                 session.link_notice,
@@ -229,24 +247,29 @@ def build_app(
                 concurrency_id="index",
                 concurrency_limit=1,
                 api_visibility="private",
-            ).then(session.articles_view, None, [articles, removable], api_visibility="private")
+            ).then(articles_view, None, [articles, removable], api_visibility="private")
         remove.click(
-            session.remove,
+            remove_upload,
             [removable],
             upload_status,
             concurrency_id="index",
             concurrency_limit=1,
             api_visibility="private",
-        ).then(session.articles_view, None, [articles, removable], api_visibility="private")
+        ).then(articles_view, None, [articles, removable], api_visibility="private")
         sources.change(None, None, None, js=_SCROLL_TO_MARK, api_visibility="private")
-        demo.load(session.articles_view, None, [articles, removable], api_visibility="private")
+        demo.load(articles_view, None, [articles, removable], api_visibility="private")
 
         def ask(
-            question: str, history: list[dict] | None = None, backend: str = "", top_k: int = 0
+            question: str,
+            history: list[dict] | None = None,
+            backend: str = "",
+            top_k: int = 0,
+            request: Request | None = None,  # Gradio fills it in
         ) -> dict:
             """Answer `question` (after `history`, OpenAI-style messages), with its sources."""
             try:
-                return answer_payload(session.answer(question, history, backend, top_k))
+                viewer = viewer_of(request)
+                return answer_payload(session.answer(question, history, backend, top_k, viewer))
             except QaBotError as exc:
                 # gr.Error messages are shown as HTML in the page: escape < > &.
                 raise gr.Error(escape(str(exc), quote=False), print_exception=False) from None
@@ -355,6 +378,7 @@ def launch(
         raise ServeError(problem)
     if engine is not None:
         log.info("index and models loaded in %.1f s", warm_up(engine))
+        engine.watch()  # other replicas' and processes' changes show within about a second
     # quiet: Gradio's banner suggests a public share link, which qa-bot never makes.
     launch_kwargs.setdefault("quiet", True)
     block = not launch_kwargs.pop("prevent_thread_lock", False)

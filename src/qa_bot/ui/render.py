@@ -106,7 +106,7 @@ def highlight(text: str, spans: Sequence[tuple[int, int, int]]) -> str:
 
 def _passage_item(n: int | None, source: Source, *, show_title: bool, summary: bool = False) -> str:
     label = f"[{n}] " if n is not None else ""
-    title = f"&middot; {escape(source.title or source.doc_id)} " if show_title else ""
+    title = f"&middot; {_article_label(source)} " if show_title or _is_upload(source) else ""
     # A summary's sentences are picked for covering the article, not scored as answers.
     score = "part of the summary" if summary else _score(source.score)
     page = f"page {source.page}, " if source.page else ""
@@ -185,13 +185,13 @@ def sources_html(
     doc_order = list(dict.fromkeys(s.doc_id for s in answer.sources))
     for doc_id in doc_order:
         spans = [(s.start, s.end, n) for n, s in enumerate(answer.sources, 1) if s.doc_id == doc_id]
-        title = next(s.title for s in answer.sources if s.doc_id == doc_id) or doc_id
-        parts.append(f"<h4>{escape(title)}</h4>")
+        cited = next(s for s in answer.sources if s.doc_id == doc_id)
+        parts.append(f"<h4>{_article_label(cited)}</h4>")
         line = byline(doc_id) if byline is not None else ""
         if line:
             parts.append(f"<p class='qa-ref qa-byline'>{escape(line)}</p>")
         text = article_text(doc_id)
-        start, end = article_body(text, title)
+        start, end = article_body(text, cited.title or doc_id)
         shown = [(s - start, e - start, n) for s, e, n in spans]
         parts.append(f"<div class='qa-article'>{highlight(text[start:end], shown)}</div>")
     # The title heads each article above; repeat it per passage only across articles.
@@ -210,6 +210,22 @@ def sources_html(
         items = "".join(_passage_item(None, p, show_title=show_title) for p in others)
         parts.append(f"<h4>Also considered</h4><ul class='qa-passages'>{items}</ul>")
     return "\n".join(parts)
+
+
+def _is_upload(source: Source) -> bool:
+    return source.doc_id.startswith("upload-")
+
+
+def _article_label(source: Source) -> str:
+    """The article's title, escaped; an upload says so and shows its id, so an upload that
+    copies another article's title is never shown as that article."""
+    title = escape(source.title or source.doc_id)
+    if not _is_upload(source):
+        return title
+    return (
+        f"<span class='qa-upload'>Uploaded by a user</span> {title} "
+        f"<code>{escape(source.doc_id)}</code>"
+    )
 
 
 def articles_table(rows: Sequence[tuple]) -> str:

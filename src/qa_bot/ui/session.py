@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa_bot.engine import UPLOAD_PREFIX
 from qa_bot.errors import ConfigError, QaBotError, QuestionError, UnknownBackendError
+from qa_bot.index.table import PUBLIC
 from qa_bot.ingest.formats import check_article_file
 from qa_bot.types import Answer
 
@@ -119,6 +119,11 @@ def chat_messages(turns: Turns, *, draft: str | None = None) -> list[dict]:
     return messages
 
 
+def viewer_of(request) -> str | None:
+    """The browser session a Gradio request comes from (its private uploads are its own)."""
+    return getattr(request, "session_hash", None) or None
+
+
 def turn_for_message(index: int | tuple | list | None) -> int | None:
     """The turn a chat message index (from a select or like event) belongs to."""
     if isinstance(index, (tuple, list)):
@@ -160,28 +165,39 @@ class ChatSession:
             raise ConfigError(f"The number of passages must be between 1 and {MAX_TOP_K}, got {k}.")
         return backend, k
 
-    def answer(self, question, history, backend: str | None = None, top_k=None) -> Answer:
+    def answer(
+        self, question, history, backend: str | None = None, top_k=None, viewer=None
+    ) -> Answer:
         """One answer, no streaming (the API endpoint)."""
         llm, k = self.options(backend, top_k)
-        return self.engine.answer(question, history or None, llm=llm, top_k=k)
+        return self.engine.answer(question, history or None, llm=llm, top_k=k, viewer=viewer)
 
     # -- chat ------------------------------------------------------------------------
 
-    def sources(self, answer: Answer | None) -> str:
+    def sources(self, answer: Answer | None, viewer: str | None = None) -> str:
         try:
-            return sources_html(answer, self.engine.article_text, self._byline)
+            return sources_html(
+                answer,
+                lambda doc_id: self.engine.article_text(doc_id, viewer),
+                lambda doc_id: self._byline(doc_id, viewer),
+            )
         except Exception:
             log.exception("rendering the sources view failed")
             return error_html(UNEXPECTED)
 
-    def _byline(self, doc_id: str) -> str:
-        info = self.engine.article(doc_id)
+    def _byline(self, doc_id: str, viewer: str | None) -> str:
+        info = self.engine.article(doc_id, viewer)
         return byline_text(info.date, info.author) if info is not None else ""
 
     def submit(
-        self, question: str, turns: Turns, backend: str | None, top_k: int | None
+        self,
+        question: str,
+        turns: Turns,
+        backend: str | None,
+        top_k: int | None,
+        viewer: str | None = None,
     ) -> Iterator[ChatUpdate]:
-        """Answer `question` after `turns`; yields the UI state as it changes."""
+        """Answer `question` after `turns` for `viewer`; yields the UI state as it changes."""
         turns = list(turns or [])
         question = question if isinstance(question, str) else ""
         pending = [*turns, Turn(question)]
@@ -194,13 +210,14 @@ class ChatSession:
                 max_messages=self.settings.max_history_messages,
                 max_chars=self.settings.max_history_chars,
             )
-            for event in self.engine.answer_stream(question, history, llm=llm, top_k=k):
+            events = self.engine.answer_stream(question, history, llm=llm, top_k=k, viewer=viewer)
+            for event in events:
                 if event.kind == "token":
                     draft += event.text
                     yield chat_messages(pending, draft=draft), turns, self.sources(None), "", ""
                 elif event.answer is not None:
                     done = [*turns, Turn(question, answer=event.answer)]
-                    yield chat_messages(done), done, self.sources(event.answer), "", ""
+                    yield chat_messages(done), done, self.sources(event.answer, viewer), "", ""
                     return
             raise RuntimeError("answer_stream ended without an answer event")
         except QuestionError as exc:
@@ -208,7 +225,7 @@ class ChatSession:
             yield (
                 chat_messages(turns),
                 turns,
-                self.sources(self.last_answer(turns)),
+                self.sources(self.last_answer(turns), viewer),
                 question,
                 error_html(str(exc)),
             )
@@ -221,26 +238,28 @@ class ChatSession:
         failed = [*turns, Turn(question, error=message)]
         yield chat_messages(failed), failed, self.sources(None), "", error_html(message)
 
-    def retry(self, turns: Turns, backend: str | None, top_k: int | None) -> Iterator[ChatUpdate]:
+    def retry(
+        self, turns: Turns, backend: str | None, top_k: int | None, viewer: str | None = None
+    ) -> Iterator[ChatUpdate]:
         if not turns:
             yield chat_messages([]), [], self.sources(None), "", ""
             return
-        yield from self.submit(turns[-1].question, turns[:-1], backend, top_k)
+        yield from self.submit(turns[-1].question, turns[:-1], backend, top_k, viewer)
 
-    def undo(self, turns: Turns) -> ChatUpdate:
+    def undo(self, turns: Turns, viewer: str | None = None) -> ChatUpdate:
         """Drop the last turn and put its question back in the box."""
         if not turns:
             return chat_messages([]), [], self.sources(None), "", ""
         kept = list(turns[:-1])
-        sources = self.sources(self.last_answer(kept))
+        sources = self.sources(self.last_answer(kept), viewer)
         return chat_messages(kept), kept, sources, turns[-1].question, ""
 
-    def select(self, turns: Turns, index) -> str:
+    def select(self, turns: Turns, index, viewer: str | None = None) -> str:
         """The sources view for the answer of the clicked message's turn."""
         i = turn_for_message(index)
         if i is None or i >= len(turns or []):
-            return self.sources(self.last_answer(turns or []))
-        return self.sources(turns[i].answer)
+            return self.sources(self.last_answer(turns or []), viewer)
+        return self.sources(turns[i].answer, viewer)
 
     @staticmethod
     def last_answer(turns: Turns) -> Answer | None:
@@ -281,9 +300,9 @@ class ChatSession:
 
     # -- corpus ------------------------------------------------------------------------
 
-    def articles_html(self) -> str:
+    def articles_html(self, viewer: str | None = None) -> str:
         try:
-            rows = self.engine.articles()
+            rows = self.engine.articles(viewer)
         except QaBotError as exc:
             return error_html(str(exc))
         except Exception:
@@ -291,37 +310,39 @@ class ChatSession:
             return error_html(UNEXPECTED)
         return articles_table(rows)
 
-    def uploaded_ids(self) -> list[str]:
-        """Ids of the articles added by upload (the ones the UI can remove)."""
-        return [doc_id for _, doc_id in self.removable()]
+    def uploaded_ids(self, viewer: str | None = None) -> list[str]:
+        """Ids of the uploads `viewer` can remove: its own (everyone's when shared)."""
+        return [doc_id for _, doc_id in self.removable(viewer)]
 
-    def removable(self) -> list[tuple[str, str]]:
-        """(label, id) of each uploaded article, for the remove list: people know their
-        articles by title ("Lantern festival opens ... (upload-varna-lanterns)")."""
+    def removable(self, viewer: str | None = None) -> list[tuple[str, str]]:
+        """(label, id) of each upload `viewer` may remove, for the remove list: people know
+        their articles by title ("Lantern festival opens ... (upload-varna-lanterns)")."""
         try:
-            rows = self.engine.articles()
+            ids = set(self.engine.removable(viewer))
+            rows = self.engine.articles(viewer)
         except Exception:
             return []
         return [
             (f"{row[1] or row[0]} ({row[0]})", row[0])  # row: doc_id, title, ...
             for row in rows
-            if row[0].startswith(UPLOAD_PREFIX)
+            if row[0] in ids
         ]
 
-    def articles_view(self) -> tuple[str, dict]:
+    def articles_view(self, viewer: str | None = None) -> tuple[str, dict]:
         """The articles table and the choices of the remove list (a Gradio update)."""
-        choices = self.removable()
-        return self.articles_html(), {"__type__": "update", "choices": choices, "value": None}
+        choices = self.removable(viewer)
+        html = self.articles_html(viewer)
+        return html, {"__type__": "update", "choices": choices, "value": None}
 
     def indexing_notice(self, path: str | None) -> str:
         return text_html(f"Indexing '{Path(path).name}'…") if path else ""
 
-    def remove(self, doc_id: str | None) -> str:
+    def remove(self, doc_id: str | None, viewer: str | None = None) -> str:
         """Remove an uploaded article; returns a status message (escaped HTML)."""
         if not doc_id:
             return text_html("Choose an uploaded article to remove.")
         try:
-            self.engine.remove_article(doc_id)
+            self.engine.remove_article(doc_id, viewer=viewer)
         except QaBotError as exc:
             return error_html(str(exc))
         except Exception:
@@ -329,13 +350,15 @@ class ChatSession:
             return error_html(UNEXPECTED)
         return text_html(f"Removed {doc_id!r}: its passages are no longer searched.")
 
-    def upload(self, path: str | None, session_id: str = "") -> str:
-        """Index an uploaded file; returns a status message (escaped HTML).
+    def upload(self, path: str | None, viewer: str | None = None) -> str:
+        """Index an uploaded file for `viewer` (the browser session); returns a status
+        message (escaped HTML).
 
-        The upload is charged to the sentence budgets (`ui.budget`) of `session_id` (the
-        browser session) and of everyone, once it has passed every check: a refused
-        upload costs nothing. Gradio's copy of the file is deleted once read, whatever
-        the outcome, so rejected uploads do not pile up in its cache.
+        The upload is private to `viewer` unless the operator shares uploads
+        (QA_BOT_SHARED_UPLOADS). It is charged to the sentence budgets (`ui.budget`) of
+        `viewer` and of everyone, once it has passed every check: a refused upload costs
+        nothing. Gradio's copy of the file is deleted once read, whatever the outcome, so
+        rejected uploads do not pile up in its cache.
         """
         if not path:
             return ""
@@ -348,7 +371,8 @@ class ChatSession:
             upload = self.engine.add_article(
                 name,
                 Path(path).read_bytes(),
-                admit=lambda sentences: self._budget.charge(session_id, sentences),
+                owner=self._owner(viewer),
+                admit=lambda sentences: self._budget.charge(viewer or "", sentences),
             )
         except QaBotError as exc:
             return error_html(str(exc))
@@ -375,12 +399,14 @@ class ChatSession:
     def link_notice(self, url: str | None) -> str:
         return text_html(f"Fetching {url.strip()}…") if url and url.strip() else ""
 
-    def add_url(self, url: str | None, session_id: str = "") -> str:
-        """Fetch a link and index the article; returns a status message (escaped HTML).
+    def add_url(self, url: str | None, viewer: str | None = None) -> str:
+        """Fetch a link and index the article for `viewer`; returns a status message
+        (escaped HTML).
 
-        Its indexing is charged to the same sentence budgets as an upload. The fetch itself
-        costs the server before anything can be measured, so links also keep a count per
-        minute, for everyone (QA_BOT_UPLOADS_PER_MINUTE).
+        Like an upload, the article is private to the browser session `viewer` unless the
+        operator shares uploads, and its indexing is charged to the same sentence budgets.
+        The fetch itself costs the server before anything can be measured, so links also
+        keep a count per minute, for everyone (QA_BOT_UPLOADS_PER_MINUTE).
         """
         url = (url or "").strip()
         if not url:
@@ -393,7 +419,9 @@ class ChatSession:
                     f"(QA_BOT_UPLOADS_PER_MINUTE). Try again in {wait} s."
                 )
             upload = self.engine.add_url(
-                url, admit=lambda sentences: self._budget.charge(session_id, sentences)
+                url,
+                owner=self._owner(viewer),
+                admit=lambda sentences: self._budget.charge(viewer or "", sentences),
             )
         except QaBotError as exc:
             return error_html(str(exc))
@@ -401,13 +429,17 @@ class ChatSession:
             log.exception("adding the link %r failed", url)
             return error_html(UNEXPECTED)
         report = upload.report
-        title = self.engine.article(upload.doc_id)
+        title = self.engine.article(upload.doc_id, viewer)
         name = f"'{title.title}'" if title is not None else url
         if report.added or report.updated:
             done = f"Added {name} as {upload.doc_id!r} ({report.chunks_embedded} passages indexed)."
         else:
             done = f"{name} is already indexed as {upload.doc_id!r}, unchanged."
         return text_html(f"{done} Ask about it in the Chat tab.")
+
+    def _owner(self, viewer: str | None) -> str:
+        """Who an upload from `viewer` belongs to: that session, or everyone when shared."""
+        return PUBLIC if self.settings.shared_uploads or viewer is None else viewer
 
     def _fetch_slot(self) -> int:
         """0 if a link may be fetched now (and count it), else the seconds until one may."""

@@ -414,10 +414,8 @@ def summary_sentences(candidates: Sequence[Candidate], table: ChunkTable, n: int
     # Not the headline, and not fragments ("PWNED.", "Tags"): a summary is made of statements.
     body = [
         c
-        for c in table.chunks
-        if c.doc_id == doc_id
-        and not is_headline(c, table)
-        and len(c.text.split()) >= SUMMARY_MIN_WORDS
+        for c in table.chunks_of(doc_id)
+        if not is_headline(c, table) and len(c.text.split()) >= SUMMARY_MIN_WORDS
     ]
     if not body:
         return []
