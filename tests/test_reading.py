@@ -82,6 +82,19 @@ def test_a_two_part_question_answers_the_part_it_can_and_names_the_other(engine)
     assert "The article doesn't say: who paid for the catering?" in answer.text
 
 
+def test_a_part_whose_best_sentence_is_already_quoted_is_not_called_missing(engine):
+    # The whole question's sentence is also the best for the second part, though not a sure
+    # one: the quote may well answer it, so the answer doesn't claim the article is silent.
+    scores = {"where was|took place in Bishkek": 4.0, "took place in Bishkek": -1.0}
+    answer, _ = ask(engine, scores, "Where was the summit held, and who hosted it?")
+    assert "took place in Bishkek" in answer.text and "doesn't say" not in answer.text
+
+
+def test_a_framing_phrase_is_not_a_part_of_its_own():
+    assert question_parts("According to the EC, which body will adopt the draft?") == []
+    assert question_parts("Who won, and by how much?") == ["Who won?", "by how much?"]
+
+
 def test_both_parts_answered_quote_both_sentences(engine):
     scores = {"where was|took place in Bishkek": 4.0, "who will be|Masadykov": 4.0}
     answer, _ = ask(

@@ -74,6 +74,13 @@ _PARTS = re.compile(
     r"which|is|are|was|were|did|does|do|has|have|will)\b)",
     re.IGNORECASE,
 )
+# A logit of -2 is a probability of 0.12: not an answer, but not "unrelated" either.
+QUOTED_PART_LOGIT = -2.0
+_ASKS = re.compile(
+    r"\b(what|who|whom|whose|when|where|why|how|which)\b|^\W*(is|are|was|were|did|does|do|has|"
+    r"have|will|can|could|should|would)\b",
+    re.IGNORECASE,
+)
 # Each part is one more read: a question of 68 "who ..." clauses cost 50 reads (3.6-6 s). Of
 # the 606 gold questions, 604 have at most three parts.
 MAX_QUESTION_PARTS = 3
@@ -257,7 +264,20 @@ class ReadingAnswerer(Answerer):
                 self._add(reading, part.best)
         if reading.chosen:
             reading.status = ANSWERED
-            reading.missing = [p.asked for p in reading.parts if p.status == NOT_FOUND]
+            # A part is not named as missing when its best sentence is quoted anyway and the
+            # reader gives it some chance: the quote may well answer it ("..., and he only
+            # trails Alan Shearer (250)"). Saying the article is silent would then be false.
+            quoted = {s.candidate.chunk.chunk_id for s in reading.chosen}
+            reading.missing = [
+                p.asked
+                for p in reading.parts
+                if p.status == NOT_FOUND
+                and not (
+                    p.best is not None
+                    and p.best.candidate.chunk.chunk_id in quoted
+                    and p.best.logit > QUOTED_PART_LOGIT
+                )
+            ]
             return
         judged = [whole, *reading.parts]
         reading.status = UNSURE if any(j.status == UNSURE for j in judged) else NOT_FOUND
@@ -317,7 +337,8 @@ class ReadingAnswerer(Answerer):
         quoted = self._with_context(reading, table)
         answer = _quoting(base, quoted, table)
         if reading.missing:
-            said = " ".join(f"The article doesn't say: {m.rstrip('?')}?" for m in reading.missing)
+            subject = abstention_text(table).split(" say")[0]  # "The article doesn't"
+            said = " ".join(f"{subject} say: {m.rstrip('?')}?" for m in reading.missing)
             answer = replace(answer, text=f"{answer.text} {said}")
         return answer
 
@@ -399,6 +420,10 @@ def question_parts(core: str) -> list[str]:
     """The asks of a multi-part question ("Who won, and by how much?"), at most
     `MAX_QUESTION_PARTS` of them; [] for a question with one ask."""
     pieces = [p.strip(" ,;?") for p in _PARTS.split(core) if p and p.strip(" ,;?")]
+    # A first piece that asks nothing ("According to the EC, which body ...?") frames the
+    # next one: it joins it rather than being read as an ask of its own.
+    if len(pieces) > 1 and not _ASKS.search(pieces[0]):
+        pieces = [f"{pieces[0]}, {pieces[1]}", *pieces[2:]]
     asks = [p for p in pieces if len(words(p)) >= 2]
     return [f"{p}?" for p in asks[:MAX_QUESTION_PARTS]] if len(asks) >= 2 else []
 
