@@ -3,6 +3,7 @@
     python bench/reader_suite.py             # every set (about 15 minutes on 2 cores)
     python bench/reader_suite.py --quick     # small samples of each (a smoke run)
     python bench/reader_suite.py --no-system # the reader-level sets only
+    python bench/reader_suite.py --no-system --only ACE-whQA   # one set
 
 Two readers, each with its own decision:
 
@@ -283,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--quick", action="store_true", help="small samples: a smoke run")
     parser.add_argument("--no-system", action="store_true", help="skip the CSTO and BBC splits")
+    parser.add_argument(
+        "--only", action="append", help="run only this reader-level set (repeatable), e.g. ACE-whQA"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "reader_suite.json")
     args = parser.parse_args(argv)
     if not (args.data / "squad" / "dev-v2.0.json").is_file():
@@ -303,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
             lambda items, judged: {"selection": selection(items, judged)},
         ),
     ]
+    if args.only:
+        sets = [entry for entry in sets if entry[0] in args.only]
     with tempfile.TemporaryDirectory() as work:
         contenders = [
             Contender("v1", Reader(v1_folder(Path(work))), V1_PARAMS),

@@ -160,3 +160,19 @@ def test_status_always_agrees_with_abstained(abstained, status, expected):
     answer = Answer(text="x", abstained=abstained, status=status)
     assert answer.status == expected
     assert replace(answer, abstained=not abstained).status == (ANSWERED if abstained else NOT_FOUND)
+
+
+def test_a_lone_sentence_is_measured_against_the_no_answer_slot():
+    from qa_bot.answering.answer_types import AnswerType
+    from qa_bot.answering.calibration import signals
+
+    def margin(logits):
+        found = signals(
+            logits=logits, dense=[0.5] * len(logits), best=0, answer_type=AnswerType.OTHER,
+            sentence="It rained.", question="Who won?", typed="Who won?",
+            vocabulary=frozenset(),
+        )  # fmt: skip
+        return found["margin"]
+
+    assert margin([-1.5]) == -1.5  # alone, and below "no answer": no lead at all
+    assert margin([2.0, -1.0]) == 3.0

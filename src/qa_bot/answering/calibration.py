@@ -8,7 +8,7 @@ regression fitted on dev questions only (`scripts/fit_reader.py`) turns them int
 that the answer is right:
 
 - ``top_logit``: the reader's logit for the best sentence (above 0: "answers");
-- ``margin``: how far it leads the runner-up;
+- ``margin``: how far it leads the runner-up (for a lone sentence, the "no answer" slot at 0);
 - ``answer_mass``: log of the summed odds over every sentence read (the reader was trained with a
   softmax over the sentences plus a "no answer" slot at 0: this is the slot's rival);
 - ``dense_top``: MiniLM's cosine between the question and the best sentence. all-MiniLM-L6-v2 was
@@ -101,7 +101,9 @@ def signals(
     what the reader was asked, `typed` what the user typed."""
     top = float(logits[best])
     others = [float(x) for i, x in enumerate(logits) if i != best]
-    runner_up = max(others) if others else top - 10.0
+    # A lone sentence's rival is the "no answer" slot the reader was trained with, at logit 0
+    # (it used to get the maximum margin, so a one-sentence text was always "clearly best").
+    runner_up = max(others) if others else 0.0
     peak = max(logits)
     mass = peak + math.log(sum(math.exp(float(x) - peak) for x in logits))
     return {
