@@ -304,32 +304,43 @@ EXAMPLE_ANSWERS = {
     "Which country did not send a delegation?": "Armenia",
     "What did Belarus say about the Oreshnik missile system?": "western direction",
 }
+# Known failure, kept visible (issue 16 stays open): the reader does not take "chair" for
+# "preside" and ranks the Secretary-General sentence ("... from the start of next year")
+# first. strict: the day it answers right, this marker must go.
+CHAIR_NOT_PRESIDE = pytest.mark.xfail(
+    strict=True, reason="reader v2 ranks the Secretary-General sentence above 'Russia will preside'"
+)
 
 
-def test_the_example_buttons_answer_right(browser, app):
+def test_every_example_button_is_checked():
     from qa_bot.ui.app import BUNDLED_EXAMPLES
 
     assert set(BUNDLED_EXAMPLES) == set(EXAMPLE_ANSWERS)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [pytest.param(q, marks=CHAIR_NOT_PRESIDE) if "chair" in q else q for q in EXAMPLE_ANSWERS],
+)
+def test_an_example_button_answers_right(browser, app, question):
     url, _ = app
+    fact = EXAMPLE_ANSWERS[question]
     context = browser.new_context(viewport={"width": 1400, "height": 950})
     try:
         page = context.new_page()
         page.goto(url)
         page.wait_for_selector("#qa-question textarea")
-        for question, fact in EXAMPLE_ANSWERS.items():
-            # The examples show while the chat is empty; clicking one asks it.
-            page.locator("#qa-chat").get_by_role("button", name=question).click()
-            page.wait_for_function(
-                """() => { const rows = document.querySelectorAll('#qa-chat .bot-row');
-                           const last = rows[rows.length - 1];
-                           return last && !last.querySelector('.qa-draft'); }""",
-                timeout=60_000,
-            )
-            last = page.locator("#qa-chat .bot-row").last
-            assert fact in last.inner_text(), (question, last.inner_text())
-            assert last.locator(".qa-unsure, .qa-abstain").count() == 0, question
-            page.locator("#qa-chat").get_by_role("button", name="Clear", exact=True).click()
-            page.wait_for_function("() => !document.querySelector('#qa-chat .bot-row')")
+        # The examples show while the chat is empty; clicking one asks it.
+        page.locator("#qa-chat").get_by_role("button", name=question).click()
+        page.wait_for_function(
+            """() => { const rows = document.querySelectorAll('#qa-chat .bot-row');
+                       const last = rows[rows.length - 1];
+                       return last && !last.querySelector('.qa-draft'); }""",
+            timeout=60_000,
+        )
+        last = page.locator("#qa-chat .bot-row").last
+        assert fact in last.inner_text(), (question, last.inner_text())
+        assert last.locator(".qa-unsure, .qa-abstain").count() == 0, question
     finally:
         context.close()
 
