@@ -10,8 +10,9 @@ team keeps it in ``../shared/data`` beside the checkout; anyone else fetches it 
         ... PUBLIC_DATA / "bbc-news" ...
 
 Without the data it is skipped with a message that names what is missing, where it comes
-from and how to get it; with ``QA_BOT_REQUIRE_ALL=1`` (CI, `.ci/run`) that skip is a
-failure, so where the data is, these tests always run.
+from and how to get it; with ``QA_BOT_REQUIRE_DATA=1`` (set by `.ci/run`: CI has the data)
+and ``QA_BOT_REQUIRE_ALL=1`` (set by `scripts/test.sh`) that skip is a failure, so where the
+data is, these tests always run.
 """
 
 from __future__ import annotations
