@@ -35,7 +35,8 @@ def carried_text(content: object, *, limit: int) -> str:
     carries its parts' texts, joined by spaces; a number its digits; anything else (file
     and component messages, ``None``) none. Every part and dict also counts one character,
     so a list of a million empty parts is refused as quickly as a million characters.
-    Unpaired surrogates come back as "?". The walk is a loop over an explicit stack (no recursion) and stops at the limit.
+    Unpaired surrogates come back as "?". The walk is a loop over an explicit stack (no
+    recursion) and stops at the limit.
     """
     pieces: list[str] = []
     size = 0
