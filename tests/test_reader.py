@@ -94,8 +94,9 @@ def test_the_training_script_runs_end_to_end(tmp_path):
     command = [
         sys.executable, str(ROOT / "scripts" / "train_reader.py"),
         "--data", str(DATA), "--out", str(out), "--work", str(work),
-        "--questions", "60", "--squad2-questions", "40", "--max-steps", "3",
-        "--eval-questions", "30", "--batch-size", "8",
+        "--squad-questions", "60", "--squad2-questions", "40", "--unanswerable-questions", "40",
+        "--swap-questions", "20", "--max-steps", "3", "--eval-questions", "30",
+        "--groups-per-batch", "2",
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -296,6 +296,102 @@ def test_markup_in_a_model_answer_renders_as_text(browser, tmp_path):
         demo.close()
 
 
+# What each example button under the chat must answer, as a user sees it: a confident
+# answer (no "unsure" or "doesn't say" box) that holds the fact.
+EXAMPLE_ANSWERS = {
+    "Where was the summit held?": "Bishkek",
+    "Who will chair the next summit?": "Russia",
+    "Which country did not send a delegation?": "Armenia",
+    "What did Belarus say about the Oreshnik missile system?": "western direction",
+}
+# Known failure, kept visible (issue 16 stays open): the reader does not take "chair" for
+# "preside" and ranks the Secretary-General sentence ("... from the start of next year")
+# first. strict: the day it answers right, this marker must go.
+CHAIR_NOT_PRESIDE = pytest.mark.xfail(
+    strict=True, reason="reader v2 ranks the Secretary-General sentence above 'Russia will preside'"
+)
+
+
+def test_every_example_button_is_checked():
+    from qa_bot.ui.app import BUNDLED_EXAMPLES
+
+    assert set(BUNDLED_EXAMPLES) == set(EXAMPLE_ANSWERS)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [pytest.param(q, marks=CHAIR_NOT_PRESIDE) if "chair" in q else q for q in EXAMPLE_ANSWERS],
+)
+def test_an_example_button_answers_right(browser, app, question):
+    url, _ = app
+    fact = EXAMPLE_ANSWERS[question]
+    context = browser.new_context(viewport={"width": 1400, "height": 950})
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_selector("#qa-question textarea")
+        # The examples show while the chat is empty; clicking one asks it.
+        page.locator("#qa-chat").get_by_role("button", name=question).click()
+        page.wait_for_function(
+            """() => { const rows = document.querySelectorAll('#qa-chat .bot-row');
+                       const last = rows[rows.length - 1];
+                       return last && !last.querySelector('.qa-draft'); }""",
+            timeout=60_000,
+        )
+        last = page.locator("#qa-chat .bot-row").last
+        assert fact in last.inner_text(), (question, last.inner_text())
+        assert last.locator(".qa-unsure, .qa-abstain").count() == 0, question
+    finally:
+        context.close()
+
+
+def test_an_unsure_answer_looks_different_from_a_confident_one(browser, tmp_path):
+    """The reading answerer over a scripted reader: one question it is sure of, one it is not."""
+    from qa_bot.answering.answerers.reading import ReadingAnswerer, ReadingParams
+    from qa_bot.answering.calibration import Calibrator
+    from qa_bot.config import Settings
+    from qa_bot.engine import Engine
+    from qa_bot.ui.app import build_app, launch
+    from tests.fakes import ScriptedReader
+
+    def logit(question: str, candidate: str) -> float:
+        if "took place in Bishkek" in candidate and "held" in question:
+            return 5.0
+        return 0.0 if "Masadykov" in candidate and "chair" in question else -5.0
+
+    params = ReadingParams(
+        calibrator=Calibrator({"top_logit": 1.0}, 0.0), answer_at=0.7, unsure_at=0.3
+    )
+    answerer = ReadingAnswerer(reader=ScriptedReader(logit), params=params)
+    settings = Settings.load(data_dir=str(tmp_path / "data"), embedder="hashing")
+    demo = build_app(Engine(settings, answerer=answerer), settings)
+    port = free_port()
+    launch(demo, settings, port=port, prevent_thread_lock=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 950})
+    try:
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_selector("#qa-question textarea")
+        sure = ask(page, "Where was the summit held?")
+        confident = page.locator("#qa-chat .bot-row").last
+        assert "Bishkek" in sure and confident.locator(".qa-unsure, .qa-abstain").count() == 0
+        unsure = ask(page, "Who will chair the next summit?")
+        row = page.locator("#qa-chat .bot-row").last
+        assert "Unsure." in unsure and "may not answer this directly" in unsure
+        assert "Masadykov" in unsure
+        box = row.locator(".qa-unsure")
+        assert box.count() == 1
+        colour = box.evaluate("e => getComputedStyle(e).backgroundColor")
+        plain = confident.evaluate("e => getComputedStyle(e.querySelector('.message') || e)"
+                                   ".backgroundColor")  # fmt: skip
+        assert colour != plain
+        assert page.locator("#qa-sources .qa-unsure").count() == 1  # the sources say so too
+        page.screenshot(path=str(SCREENSHOTS / "unsure.png"))
+    finally:
+        context.close()
+        demo.close()
+
+
 def test_a_30_turn_chat_never_breaks(browser, tmp_path):
     """The chat's own history outgrew the 40-message limit at turn 21 (N14): the page now
     sends only the last messages that fit. A scripted answerer keeps each turn quick."""

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from qa_bot.errors import QaBotError, QuestionError
+from qa_bot.types import ANSWERED, NOT_FOUND, UNSURE
 
 
 def answerer_help() -> str:
@@ -197,6 +198,10 @@ def is_link(value: str) -> bool:
     return "://" in value and head.isalpha() and len(head) > 1
 
 
+# How `qa-bot ask` marks each answer state, first thing on the line.
+STATUS_LABELS = {ANSWERED: "answer", UNSURE: "unsure", NOT_FOUND: "not found"}
+
+
 def _ask(args) -> int:
     engine = _engine(llm=args.llm, top_k=args.top_k)
     say("loading the index and the models…")
@@ -207,7 +212,7 @@ def _ask(args) -> int:
         payload["timings"] = {"load_ms": round(load_seconds * 1000, 1), **payload["timings"]}
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
-    print(result.text)
+    print(f"[{STATUS_LABELS[result.status]}] {result.text}")
     if result.notice:
         print(f"\nNote: {result.notice}")
     if result.sources:

@@ -66,6 +66,10 @@ def page_at(page_starts: tuple[int, ...], offset: int) -> int:
     return bisect_right(page_starts, offset) if page_starts else 0
 
 
+ANSWERED, UNSURE, NOT_FOUND = "answered", "unsure", "not_found"
+STATUSES = (ANSWERED, UNSURE, NOT_FOUND)
+
+
 @dataclass(frozen=True)
 class Answer:
     """What `qa_bot.answer()` returns.
@@ -73,11 +77,22 @@ class Answer:
     `text` carries ``[n]`` markers; ``[n]`` refers to ``sources[n - 1]``.
     `passages` are all retrieved passages (for the UI and for retrieval
     metrics); `sources` are the ones the answer cites.
+
+    `status` is one of three states:
+
+    - ``"answered"``: the reader is confident the cited sentences answer;
+    - ``"unsure"``: the closest passage is shown and cited, plainly marked as possibly not
+      answering the question;
+    - ``"not_found"``: the article doesn't say (or the message asked nothing about it).
+
+    `abstained` is True for both of the last two: only a confident answer is an answer.
+    The two always agree: `status` follows `abstained` unless it is ``"unsure"``.
     """
 
     text: str
     sources: tuple[Source, ...] = ()
     abstained: bool = False
+    status: str = ""
     backend: str = "extractive"
     question: str = ""
     search_query: str = ""  # the question after follow-up rewriting
@@ -85,6 +100,15 @@ class Answer:
     removed_sentences: int = 0  # generated sentences dropped by the grounding check
     notice: str = ""  # shown to the user, e.g. "the LLM server was down"
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.abstained:
+            status = ANSWERED
+        elif self.status in (UNSURE, NOT_FOUND):
+            status = self.status
+        else:
+            status = NOT_FOUND
+        object.__setattr__(self, "status", status)
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict

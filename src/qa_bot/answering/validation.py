@@ -35,7 +35,8 @@ def carried_text(content: object, *, limit: int) -> str:
     carries its parts' texts, joined by spaces; a number its digits; anything else (file
     and component messages, ``None``) none. Every part and dict also counts one character,
     so a list of a million empty parts is refused as quickly as a million characters.
-    The walk is a loop over an explicit stack (no recursion) and stops at the limit.
+    Unpaired surrogates come back as "?". The walk is a loop over an explicit stack (no
+    recursion) and stops at the limit.
     """
     pieces: list[str] = []
     size = 0
@@ -61,7 +62,10 @@ def carried_text(content: object, *, limit: int) -> str:
             stack.extend(reversed(item))
         if size > limit:
             raise TooMuchText(size)
-    return " ".join(piece for piece in pieces if piece)
+    text = " ".join(piece for piece in pieces if piece)
+    # An earlier message is context, not something to refuse: a lone surrogate in it (which
+    # no tokenizer accepts) becomes "?", where a question's own would be refused.
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def validate_question(question: object, *, max_tokens: int) -> str:

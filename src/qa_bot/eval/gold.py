@@ -22,7 +22,7 @@ from typing import Any
 
 from qa_bot.eval import metrics as m
 from qa_bot.normalise import fold_case
-from qa_bot.types import Answer
+from qa_bot.types import UNSURE, Answer
 
 AnswerFn = Callable[..., Answer]
 RECALL_KS = (1, 3, 5)
@@ -148,7 +148,10 @@ def score_case(
     case: GoldCase, answer: Answer, texts: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
     """The per-case metrics; None where a metric does not apply to this case."""
-    scores: dict[str, Any] = {"abstained": answer.abstained}
+    scores: dict[str, Any] = {"abstained": answer.abstained, "unsure": answer.status == UNSURE}
+    if case.answerable and answer.status == UNSURE:
+        # Strictly an abstention; but did the passage it showed hold the answer?
+        scores["unsure_right"] = _facts_found(case, fold_case(answer.text)) == len(case.key_facts)
     passages = [p.text for p in answer.passages]
     cited = [s.text for s in answer.sources]
     if case.answerable and case.evidence:
@@ -222,12 +225,19 @@ def summarise(results: Sequence[CaseResult]) -> dict[str, Any]:
         [not r.case.answerable for r in results],
     )
     latencies = [r.seconds * 1000 for r in results if r.answer is not None]
+    unsure = [r for r in answerable if r.metrics.get("unsure")]
+    shown = sum(r.correct or bool(r.metrics.get("unsure_right")) for r in answerable)
     return {
         "cases": len(results),
         "errors": sum(bool(r.error) for r in results),
         "accuracy": m.ratio(sum(r.correct for r in results), len(results)),
         "accuracy_answerable": m.ratio(sum(r.correct for r in answerable), len(answerable)),
         "accuracy_unanswerable": m.ratio(sum(r.correct for r in declined), len(declined)),
+        "unsure_rate": m.ratio(sum(bool(r.metrics.get("unsure")) for r in results), len(results)),
+        "unsure_right_passage": m.ratio(
+            sum(bool(r.metrics.get("unsure_right")) for r in unsure), len(unsure)
+        ),
+        "right_passage_shown": m.ratio(shown, len(answerable)),
         "fact_recall": avg("fact_recall", answerable),
         **{f"recall@{k}": avg(f"recall@{k}") for k in RECALL_KS},
         "mrr": avg("rr"),

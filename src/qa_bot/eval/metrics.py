@@ -14,7 +14,9 @@ Each function scores one case (or aggregates plain numbers); the runner in
   markers (a citation covers every sentence since the previous citation);
   each sentence of a claim is *supported* when, normalised, it is a substring
   of its cited passages' text, or at least 90% of its content tokens occur in
-  them. A sentence with no citation is unsupported. This deliberately shares
+  them. A sentence with no citation is unsupported, except one that says the
+  article does *not* say something ("The article doesn't say: by how much?"):
+  it claims nothing from the article, so it is not counted. This deliberately shares
   no code with the answerers' grounding check, so it can catch that check's
   mistakes.
 
@@ -156,12 +158,21 @@ def sentence_supported(sentence: str, cited_texts: Sequence[str]) -> bool:
     return sum(t in available for t in tokens) / len(tokens) >= SUPPORT_SHARE
 
 
+# "The article doesn't say: ...", "The indexed articles don't say ...": a statement of absence.
+_SAYS_NOTHING = re.compile(
+    r"^the (?:indexed )?articles? (?:doesn't|does not|don't|do not) say\b", re.IGNORECASE
+)
+
+
 def faithfulness_counts(answer_text: str, sources: Sequence[str]) -> tuple[int, int]:
-    """(supported sentences, sentences); ``[n]`` refers to ``sources[n - 1]``."""
+    """(supported sentences, sentences); ``[n]`` refers to ``sources[n - 1]``. A statement
+    that the article doesn't say something is not a claim and is not counted."""
     supported = total = 0
     for text, numbers in claims(answer_text):
         cited = [sources[n - 1] for n in numbers if 0 < n <= len(sources)]
         for sentence in sentences(text):
+            if _SAYS_NOTHING.match(sentence):
+                continue
             total += 1
             supported += sentence_supported(sentence, cited)
     return supported, total

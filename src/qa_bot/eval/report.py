@@ -32,6 +32,15 @@ METRICS = (
     Metric("accuracy", "accuracy (all cases)", "accuracy"),
     Metric("accuracy_answerable", "accuracy, answerable", "answerable"),
     Metric("accuracy_unanswerable", "accuracy, not answerable (abstains)", "not answerable"),
+    Metric("unsure_rate", "answers marked unsure (counted as abstained above)", "unsure"),
+    Metric(
+        "unsure_right_passage", "unsure answers to answerable cases whose passage was right", ""
+    ),
+    Metric(
+        "right_passage_shown",
+        "answerable: right, or unsure showing the right passage",
+        "right shown",
+    ),
     Metric("fact_recall", "key-fact recall, answerable", ""),
     Metric("recall@1", "retrieval recall@1", ""),
     Metric("recall@3", "retrieval recall@3", ""),

@@ -28,7 +28,7 @@ from qa_bot.reader.inputs import pair_text
 
 MODEL_DIR = Path(__file__).with_name("model")
 
-__all__ = ["MODEL_DIR", "Reader", "load_reader", "pair_text"]
+__all__ = ["MODEL_DIR", "Reader", "load_reader", "pair_text", "sigmoid"]
 
 
 class Reader:
@@ -75,24 +75,34 @@ class Reader:
 
     def score(self, question: str, candidates: Sequence[str]) -> np.ndarray:
         """Probability for each candidate (already formatted with `pair_text`)."""
+        return sigmoid(self.logits(question, candidates))
+
+    def logits(self, question: str, candidates: Sequence[str]) -> np.ndarray:
+        """The model's logit for each candidate: above 0 means "answers" (see the card)."""
         key = (question, tuple(candidates))
         with self._lock:
             if key in self._recent:
                 self._recent.move_to_end(key)
                 return self._recent[key]
-        scores = self.score_pairs([(question, c) for c in candidates])
+        found = self.pair_logits([(question, c) for c in candidates])
         with self._lock:
-            self._recent[key] = scores
+            self._recent[key] = found
             while len(self._recent) > 2048:
                 self._recent.popitem(last=False)
-        return scores
+        return found
 
     def score_pairs(self, pairs: Sequence[tuple[str, str]], *, batch_size: int = 32) -> np.ndarray:
+        return sigmoid(self.pair_logits(pairs, batch_size=batch_size))
+
+    def pair_logits(self, pairs: Sequence[tuple[str, str]], *, batch_size: int = 32) -> np.ndarray:
+        """Logits of many (question, candidate) pairs, in batches of similar length (padding
+        is paid to the longest pair of a batch)."""
         out = np.empty(len(pairs), dtype=np.float64)
+        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
         for begin in range(0, len(pairs), batch_size):
-            batch = pairs[begin : begin + batch_size]
-            out[begin : begin + len(batch)] = self._logits(batch)
-        return 1.0 / (1.0 + np.exp(-out))
+            rows = order[begin : begin + batch_size]
+            out[rows] = self._logits([pairs[i] for i in rows])
+        return out
 
     def _logits(self, batch: Sequence[tuple[str, str]]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch([(q, c) for q, c in batch])
@@ -110,6 +120,10 @@ class Reader:
         with self._run_lock:  # one session, many UI threads: one call at a time on our threads
             (logits,) = self.session.run(["logits"], feeds)
         return logits.reshape(-1).astype(np.float64)
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-logits))
 
 
 @lru_cache(maxsize=2)

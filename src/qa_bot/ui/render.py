@@ -19,9 +19,11 @@ from itertools import pairwise
 from typing import Any
 
 from qa_bot.answering.answer_types import AnswerType, expected_type
-from qa_bot.types import Answer, Source
+from qa_bot.types import UNSURE, Answer, Source
 
 ABSTAIN_ICON = "\u2139\ufe0f"  # information sign: an abstention is an answer, not an error
+UNSURE_ICON = "\u2754"  # white question mark: the closest passage, not a confident answer
+UNSURE_LABEL = "Unsure"
 
 CSS = """
 .qa-article { position: relative; white-space: pre-wrap; line-height: 1.5; max-height: 28em;
@@ -31,6 +33,9 @@ CSS = """
 .qa-ref { font-size: .75em; color: var(--body-text-color-subdued); }
 .qa-abstain { color: var(--body-text-color); background: #e8f1fb; border-left: 4px solid #3b82c4;
   padding: .4em .7em; border-radius: 4px; display: block; }
+.qa-unsure { color: var(--body-text-color); background: #fdf3dc; border-left: 4px solid #c98a0b;
+  padding: .4em .7em; border-radius: 4px; display: block; }
+.qa-unsure b { color: #8a5a00; }
 .qa-notice { color: var(--body-text-color-subdued); font-style: italic; display: block; }
 .qa-draft { color: var(--body-text-color-subdued); }
 .qa-error { color: #9b1c1c; }
@@ -50,8 +55,14 @@ def text_html(text: str) -> str:
 
 
 def answer_html(answer: Answer) -> str:
-    """One assistant chat message."""
-    if answer.abstained:
+    """One assistant chat message: a confident answer as plain text, an unsure one in an amber
+    box labelled "Unsure", "the article doesn't say" in a blue information box."""
+    if answer.status == UNSURE:
+        body = (
+            f"<span class='qa-unsure'>{UNSURE_ICON} <b>{UNSURE_LABEL}.</b> "
+            f"{text_html(answer.text)}</span>"
+        )
+    elif answer.abstained:
         body = f"<span class='qa-abstain'>{ABSTAIN_ICON} {text_html(answer.text)}</span>"
     else:
         body = text_html(answer.text)
@@ -112,6 +123,8 @@ def _score(score: float) -> str:
 
 
 def _written_by(answer: Answer) -> str:
+    if answer.status == UNSURE:
+        return "the closest passage, quoted from the article"
     if answer.abstained:
         return ""  # nothing was quoted
     if answer.backend in ("extractive", "extractive-features"):
@@ -161,7 +174,12 @@ def sources_html(
     summary = is_summary(answer)
     if answer.notice:
         parts.append(f"<p class='qa-ref'>{escape(answer.notice)}</p>")
-    if answer.abstained:
+    if answer.status == UNSURE:
+        parts.append(
+            f"<p class='qa-unsure'>{UNSURE_ICON} <b>{UNSURE_LABEL}:</b> the passage below is the "
+            "closest the article has; it may not answer the question.</p>"
+        )
+    elif answer.abstained:
         parts.append(f"<p class='qa-abstain'>{ABSTAIN_ICON} {escape(answer.text)}</p>")
     cited_ids = {s.chunk_id or (s.doc_id, s.start, s.end) for s in answer.sources}
     doc_order = list(dict.fromkeys(s.doc_id for s in answer.sources))

@@ -185,9 +185,7 @@ class GenerativeAnswerer(Answerer):
         chunks = [table.by_id[s.chunk_id] for s in base.sources if s.chunk_id in table.by_id]
         limit = max(self.params.max_passages, len(base.sources))
         if self.params.passages == "accepted":
-            reading = self.extractive.read(question, candidates, table)
-            threshold = self.extractive.params.threshold
-            more = [s.candidate.chunk for s in reading.scored if s.probability >= threshold]
+            more = self.extractive.accepted(self.extractive.read(question, candidates, table))
         elif self.params.passages == "retrieved":
             more = [c.chunk for c in candidates]
         else:

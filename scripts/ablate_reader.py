@@ -1,0 +1,131 @@
+"""The reader's ablation: what each ingredient of reader v2's recipe adds, at a small scale.
+
+    python scripts/ablate_reader.py            # five small trainings (~50 min), then a table
+    python scripts/ablate_reader.py --report   # only the table, from runs already made
+
+Each run trains the same small sample (`SMALL`) with one more ingredient than the one before:
+
+    A  SQuAD v1.1 + SQuAD 2.0 dev's training articles + SelQA dev, pointwise BCE only (v1's recipe)
+    B  A + SQuAD 2.0 *train* unanswerables (their plausible-answer sentence as the hardest negative)
+    C  B + swaps (names, numbers, years from other articles; WordNet antonyms)
+    D  C + casual rewrites of a share of all questions
+    E  D + the listwise loss with a no-answer slot (= v2's recipe, small)
+
+and each is measured two ways, with no calibrator (the reader's own top probability):
+
+- on SQuAD 2.0 dev's held-out articles (the card's measurement): selection and no-answer AUC;
+- on the dev gold sets through retrieval (`fit_reader.prepare_all`, each BBC article on its own
+  index): whether the top sentence holds the evidence (answerable cases; casual ones apart) and
+  the no-answer AUC of the top probability (answerable against unanswerable cases).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+SMALL = [
+    "--squad-questions", "1500", "--squad2-questions", "100", "--unanswerable-questions", "1500",
+    "--swap-questions", "500",
+]  # fmt: skip  # about 10 minutes a run on 2 cores: five runs fit beside other work
+RUNS = {
+    "A": ["--unanswerable-questions", "0", "--swap-questions", "0", "--casual-share", "0",
+          "--listwise-weight", "0"],
+    "B": ["--swap-questions", "0", "--casual-share", "0", "--listwise-weight", "0"],
+    "C": ["--casual-share", "0", "--listwise-weight", "0"],
+    "D": ["--listwise-weight", "0"],
+    "E": [],
+}  # fmt: skip
+WHAT = {
+    "A": "v1's recipe (SQuAD, SQuAD 2.0 dev train articles, SelQA dev; BCE)",
+    "B": "+ SQuAD 2.0 train unanswerables",
+    "C": "+ swaps",
+    "D": "+ casual rewrites",
+    "E": "+ listwise loss with a no-answer slot",
+}
+
+
+def train(name: str, folder: Path) -> None:
+    out, work = folder / name, folder / f"{name}-work"
+    if (out / "MODEL_CARD.md").is_file():
+        return
+    # Later options win: the run's own switches override the small sample's sizes.
+    command = [sys.executable, str(ROOT / "scripts" / "train_reader.py"), "--out", str(out)]
+    command += ["--work", str(work), *SMALL, *RUNS[name]]
+    subprocess.run(command, check=True)
+
+
+def dev_figures(model: Path, groups) -> dict[str, float]:
+    import numpy as np
+    from train_reader import auc
+
+    from qa_bot.answering.answerers.reading import is_headline
+    from qa_bot.reader import Reader, pair_text
+
+    reader = Reader(model)
+    found: dict[str, list] = {"right": [], "casual_right": [], "yes": [], "no": []}
+    for prepared in (p for ps in groups.values() for p in ps):
+        table = prepared.table
+        pool = [c for c in prepared.candidates if not is_headline(c.chunk, table)][:24]
+        if not pool:
+            continue
+        texts = [pair_text(table.title(c.chunk.doc_id), c.chunk.text) for c in pool]
+        scores = reader.score(prepared.resolved.core, texts)
+        best = int(np.argmax(scores))
+        case = prepared.case
+        if case.answerable and case.evidence:
+            right = any(
+                e in pool[best].chunk.text or pool[best].chunk.text in e for e in case.evidence
+            )
+            found["casual_right" if "casual" in case.tags else "right"].append(right)
+        (found["yes"] if case.answerable else found["no"]).append(float(scores[best]))
+    return {
+        "dev top sentence right": float(np.mean(found["right"])),
+        "casual dev top sentence right": float(np.mean(found["casual_right"])),
+        "dev no-answer AUC": auc(found["yes"], found["no"]),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--folder", type=Path, default=ROOT / ".reader-work" / "ablation")
+    parser.add_argument("--report", action="store_true", help="no training: report made runs")
+    args = parser.parse_args(argv)
+    if not args.report:
+        for name in RUNS:
+            train(name, args.folder)
+    from fit_reader import prepare_all
+
+    rows = []
+    with contextlib.ExitStack() as stack:
+        groups = prepare_all(stack)
+        for name in RUNS:
+            card = args.folder / name / "MODEL_CARD.md"
+            if not card.is_file():
+                continue
+            heldout = json.loads((args.folder / f"{name}-work" / "metrics.json").read_text())
+            figures = {
+                "held-out selection": heldout["shipped_int8_onnx"]["sentence_selection_top1"],
+                "held-out no-answer AUC": heldout["shipped_int8_onnx"]["no_answer_auc"],
+                **dev_figures(args.folder / name, groups),
+            }
+            rows.append((name, figures))
+    names = list(rows[0][1]) if rows else []
+    print(f"| run | recipe | {' | '.join(names)} |")
+    print(f"|---|---|{'---:|' * len(names)}")
+    for name, figures in rows:
+        cells = " | ".join(f"{figures[n]:.3f}" for n in names)
+        print(f"| {name} | {WHAT[name]} | {cells} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
