@@ -209,7 +209,10 @@ class ReadingAnswerer(Answerer):
             # Each part is read against the sentences the whole question ranked highest: a
             # sentence that answers one part reads as relevant to the whole question too.
             assert reading.whole is not None
-            depth = [s.candidate for s in reading.whole.scored[: params.part_depth]]
+            # All parts together read at most two whole reads' worth of pairs, so a question
+            # of many clauses costs at most three reads (three parts: 10 sentences each).
+            per_part = min(params.part_depth, 2 * params.candidates // len(parts))
+            depth = [s.candidate for s in reading.whole.scored[:per_part]]
             text_of = {c.chunk.chunk_id: t for c, t in zip(pool, texts, strict=False)}
             pairs = [(part, text_of[c.chunk.chunk_id]) for part in parts for c in depth]
             part_logits = self.reader.pair_logits(pairs).reshape(len(parts), len(depth))
