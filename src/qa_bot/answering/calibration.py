@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 
 from qa_bot.answering.answer_types import AnswerType
@@ -75,7 +75,7 @@ def type_match(answer_type: AnswerType, sentence: str) -> float:
     return 1.0 if found else -1.0
 
 
-def unknown_share(question: str, vocabulary: frozenset[str]) -> float:
+def unknown_share(question: str, vocabulary: Container[str]) -> float:
     stems = content_stems(question)
     if not stems:
         return 0.0
@@ -95,7 +95,7 @@ def signals(
     sentence: str,
     question: str,
     typed: str,
-    vocabulary: frozenset[str],
+    vocabulary: Container[str],
 ) -> dict[str, float]:
     """The calibrator's inputs for the candidate at `best` among everything read: `question` is
     what the reader was asked, `typed` what the user typed."""

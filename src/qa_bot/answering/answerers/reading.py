@@ -126,7 +126,7 @@ class Scored:
 
     @property
     def probability(self) -> float:
-        return float(sigmoid(np.float64(self.logit)))
+        return float(sigmoid(np.asarray(self.logit)))
 
 
 @dataclass
@@ -382,7 +382,7 @@ class ReadingAnswerer(Answerer):
             for chunk, logit in group:
                 if chunk.chunk_id not in seen:
                     seen.add(chunk.chunk_id)
-                    quoted.append((chunk, float(sigmoid(np.float64(logit)))))
+                    quoted.append((chunk, float(sigmoid(np.asarray(logit)))))
         return quoted
 
 
