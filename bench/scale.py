@@ -3,6 +3,7 @@
     python bench/scale.py [--sizes 100,1000,10000] [--questions 300] [--skip server,llamaindex]
     python bench/scale.py --changes [--sizes 100,1000,10000] [--embedder hashing] [--work DIR]
     python bench/scale.py --ingest-bbc 100 [--skip llamaindex]
+    python bench/scale.py --ingest-bbc 100 --changes --embedder minilm   # both, one run
 
 At each size (articles from bench/synth_corpus.py, 8-12 sentences, one
 invented town each, so every generated question has one answer):
@@ -457,8 +458,9 @@ def main() -> int:
             if args.work is None:
                 shutil.rmtree(work, ignore_errors=True)
         print(json.dumps(result, indent=2))
-        return 0
-    if args.changes:
+        if not args.changes:
+            return 0
+    if args.changes:  # with --ingest-bbc too: both tables from one run
         work = args.work or Path(tempfile.mkdtemp(prefix="qa-bot-changes-"))
         try:
             found = []
