@@ -20,11 +20,13 @@ from .public_data import PUBLIC_DATA as DATA
 from .public_data import needs_public_data
 
 ROOT = Path(__file__).resolve().parents[1]
+# The files scripts/train_reader.py reads (its DATA_FILES; a test below keeps the two equal).
 TRAINING_DATA = (
     "squad/train-v1.1.json",
+    "squad/train-v2.0-unanswerable.json",
     "squad/dev-v2.0.json",
-    "selqa/selqa-ass-dev.tsv",
-    "selqa/selqa-ass-test.tsv",
+    "selqa/selqa-ass-dev.json",
+    "wordnet/antonyms.tsv",
 )
 TITLE = "CSTO summit in Bishkek"
 
@@ -88,7 +90,7 @@ def test_pair_text_puts_the_title_first():
 
 
 @pytest.mark.slow
-@needs_public_data(*TRAINING_DATA, why="the reader's training script (SQuAD, SelQA)")
+@needs_public_data(*TRAINING_DATA, why="the reader's training script (SQuAD, SelQA, WordNet)")
 def test_the_training_script_runs_end_to_end(tmp_path):
     out, work = tmp_path / "out", tmp_path / "work"
     command = [
@@ -110,3 +112,15 @@ def test_the_training_script_runs_end_to_end(tmp_path):
              "--data", str(DATA), "--out", str(out)]  # fmt: skip
     checked = subprocess.run(check, capture_output=True, text=True, timeout=600)
     assert checked.returncode == 0 and "the card matches" in checked.stdout, checked.stdout
+
+
+def test_the_training_data_this_file_needs_is_what_the_script_reads():
+    import ast
+
+    source = (ROOT / "scripts" / "train_reader.py").read_text(encoding="utf-8")
+    (files,) = [
+        ast.literal_eval(node.value)
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "DATA_FILES"
+    ]
+    assert tuple(files) == TRAINING_DATA
