@@ -1,3 +1,5 @@
+import pytest
+
 from qa_bot.cli import main
 
 
@@ -42,3 +44,28 @@ def test_json_output(capsys, monkeypatch):
     assert main(["ask", "--json", "When is the next summit?"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert set(data) >= {"text", "sources", "abstained"}
+
+
+@pytest.mark.parametrize(
+    ("logit", "label"), [(4.0, "[answer] "), (0.0, "[unsure] "), (-6.0, "[not found] ")]
+)
+def test_ask_marks_each_answer_state(capsys, monkeypatch, logit, label):
+    """The reading answerer over a scripted reader: sure, plausible, and nothing likely."""
+    from qa_bot import cli
+    from qa_bot.answering.answerers.reading import ReadingAnswerer, ReadingParams
+    from qa_bot.answering.calibration import Calibrator
+    from qa_bot.config import Settings
+    from qa_bot.engine import Engine
+    from tests.fakes import ScriptedReader
+
+    monkeypatch.setenv("QA_BOT_EMBEDDER", "hashing")
+    params = ReadingParams(
+        calibrator=Calibrator({"top_logit": 1.0}, 0.0), answer_at=0.7, unsure_at=0.3
+    )
+    reader = ScriptedReader(lambda q, c: logit if "took place in Bishkek" in c else -8.0)
+    answerer = ReadingAnswerer(reader=reader, params=params)
+    monkeypatch.setattr(cli, "_engine", lambda **kw: Engine(Settings.load(**kw), answerer=answerer))
+    assert main(["ask", "Where was the summit held?"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(label)
+    assert ("took place in Bishkek" in out) == (label != "[not found] ")
