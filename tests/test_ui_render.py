@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from qa_bot.types import Answer, Source
+from qa_bot.types import UNSURE, Answer, Source
 from qa_bot.ui.render import (
     answer_html,
     answer_payload,
@@ -94,6 +94,24 @@ def test_abstention_is_styled_as_information_not_error():
     html = answer_html(answer)
     assert "qa-abstain" in html and "qa-error" not in html
     assert "The article doesn&#x27;t say." in html
+
+
+def test_each_answer_state_looks_different():
+    cited = source("The summit took place in Bishkek.", "doc", 0, score=0.5, chunk="c1")
+    sure = answer_html(Answer(text="The summit took place in Bishkek. [1]", sources=(cited,)))
+    unsure = answer_html(
+        Answer(
+            text="The article may not answer this directly. The closest passage: "
+            "The summit took place in Bishkek. [1]",
+            abstained=True,
+            status=UNSURE,
+            sources=(cited,),
+        )
+    )
+    missing = answer_html(Answer(text="The article doesn't say.", abstained=True))
+    assert "qa-unsure" not in sure and "qa-abstain" not in sure
+    assert "qa-unsure" in unsure and "Unsure." in unsure and "qa-abstain" not in unsure
+    assert "qa-abstain" in missing and "qa-unsure" not in missing
 
 
 def test_sources_view_highlights_cited_spans_and_lists_passages():
