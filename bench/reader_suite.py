@@ -45,6 +45,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from reader_sets import (  # noqa: E402
@@ -55,12 +56,13 @@ from reader_sets import (  # noqa: E402
     squadshifts_new_wiki,
     wikiqa_test,
 )
+from train_reader import auc  # noqa: E402  (the card's AUC: ties count half)
 
 from qa_bot.answering.answer_types import expected_type  # noqa: E402
 from qa_bot.answering.answerers.reading import ReadingAnswerer, ReadingParams  # noqa: E402
 from qa_bot.answering.calibration import Calibrator, signals  # noqa: E402
 from qa_bot.lexicon import content_stems  # noqa: E402
-from qa_bot.reader import MODEL_DIR, Reader, pair_text  # noqa: E402
+from qa_bot.reader import MODEL_DIR, Reader, pair_text, sigmoid  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 V1_COMMIT = "98e51e5"
@@ -146,17 +148,9 @@ class Scorer:
                 vocabulary=vocabulary,
             )
             confidence = params.calibrator.probability(features)
-            top = float(1 / (1 + np.exp(-logits[best])))
+            top = float(sigmoid(np.asarray(logits[best])))
             out.append(Judged(best, top, confidence, confidence >= params.answer_at))
         return out
-
-
-def auc(positive: list[float], negative: list[float]) -> float:
-    if not positive or not negative:
-        return float("nan")
-    p, n = np.asarray(positive), np.asarray(negative)
-    wins = (p[:, None] > n[None, :]).sum() + 0.5 * (p[:, None] == n[None, :]).sum()
-    return float(wins / (len(p) * len(n)))
 
 
 def rate(hits: int, total: int) -> float:

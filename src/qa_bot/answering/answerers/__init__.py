@@ -76,9 +76,14 @@ def passages_for(candidates: Sequence[Candidate], table: ChunkTable) -> tuple[So
     return tuple(source_for(c.chunk, c.dense, table) for c in candidates)
 
 
-def abstention_text(table: ChunkTable) -> str:
+def not_said(table: ChunkTable) -> str:
+    """How an answer says the articles are silent: "The article doesn't say"."""
     subject = "The article doesn't" if len(table.articles) <= 1 else "The indexed articles don't"
-    return f"{subject} say. I found no passage that answers this question."
+    return f"{subject} say"
+
+
+def abstention_text(table: ChunkTable) -> str:
+    return f"{not_said(table)}. I found no passage that answers this question."
 
 
 # -- the registry -------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from qa_bot.answering.answer_types import AnswerType, expected_type
-from qa_bot.answering.answerers import Answerer, abstention_text, source_for
+from qa_bot.answering.answerers import Answerer, abstention_text, not_said, source_for
 from qa_bot.answering.asking import looks_like_an_order
 from qa_bot.answering.calibration import Calibrator, signals
 from qa_bot.answering.followup import ResolvedQuestion
@@ -340,8 +340,7 @@ class ReadingAnswerer(Answerer):
         quoted = self._with_context(reading, table)
         answer = _quoting(base, quoted, table)
         if reading.missing:
-            subject = abstention_text(table).split(" say")[0]  # "The article doesn't"
-            said = " ".join(f"{subject} say: {m.rstrip('?')}?" for m in reading.missing)
+            said = " ".join(f"{not_said(table)}: {m.rstrip('?')}?" for m in reading.missing)
             answer = replace(answer, text=f"{answer.text} {said}")
         return answer
 
