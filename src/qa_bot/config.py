@@ -154,7 +154,7 @@ class Settings:
         1500,
         "QA_BOT_MAX_ARTICLE_SENTENCES",
         "Most sentences an uploaded article may have (a long read has a few hundred); "
-        "indexing costs 9-15 ms of CPU per sentence.",
+        "indexing costs 9-29 ms of CPU per sentence.",
     )
     shared_uploads: bool = _setting(
         False,
@@ -180,14 +180,14 @@ class Settings:
         "sentence budgets.",
     )
     upload_sentences_per_minute: int = _setting(
-        1500,
+        900,
         "QA_BOT_UPLOAD_SENTENCES_PER_MINUTE",
         "Sentences of uploaded articles the web UI indexes per minute, for everyone: the "
-        "CPU budget of uploads. Indexing costs 9-15 ms of CPU per news sentence, so the "
-        "default is under 40 % of one core.",
+        "CPU budget of uploads. Indexing costs 9-29 ms of CPU per news sentence (29 on the "
+        "slowest machine measured), so the default is under half of one core.",
     )
     session_upload_sentences_per_minute: int = _setting(
-        750,
+        450,
         "QA_BOT_SESSION_UPLOAD_SENTENCES_PER_MINUTE",
         "Sentences of uploaded articles the web UI indexes per minute for one browser "
         "session, so one user cannot spend everyone's budget.",
