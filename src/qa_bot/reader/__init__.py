@@ -69,9 +69,9 @@ class Reader:
         self._inputs = {i.name for i in self.session.get_inputs()}
         self._lock = threading.Lock()
         self._run_lock = threading.Lock()
-        # The same question over the same candidates comes back often (a retry in the UI,
-        # the generative answerer asking for the extractive pick, tuning sweeps).
-        self._recent: OrderedDict[tuple[str, tuple[str, ...]], np.ndarray] = OrderedDict()
+        # The same pairs come back often (a retry in the UI, the generative answerer asking
+        # for the extractive pick, the parts of a question, tuning sweeps).
+        self._recent: OrderedDict[tuple[tuple[str, str], ...], np.ndarray] = OrderedDict()
 
     def score(self, question: str, candidates: Sequence[str]) -> np.ndarray:
         """Probability for each candidate (already formatted with `pair_text`)."""
@@ -79,24 +79,27 @@ class Reader:
 
     def logits(self, question: str, candidates: Sequence[str]) -> np.ndarray:
         """The model's logit for each candidate: above 0 means "answers" (see the card)."""
-        key = (question, tuple(candidates))
-        with self._lock:
-            if key in self._recent:
-                self._recent.move_to_end(key)
-                return self._recent[key]
-        found = self.pair_logits([(question, c) for c in candidates])
-        with self._lock:
-            self._recent[key] = found
-            while len(self._recent) > 2048:
-                self._recent.popitem(last=False)
-        return found
+        return self.pair_logits([(question, c) for c in candidates])
 
     def score_pairs(self, pairs: Sequence[tuple[str, str]], *, batch_size: int = 32) -> np.ndarray:
         return sigmoid(self.pair_logits(pairs, batch_size=batch_size))
 
     def pair_logits(self, pairs: Sequence[tuple[str, str]], *, batch_size: int = 32) -> np.ndarray:
         """Logits of many (question, candidate) pairs, in batches of similar length (padding
-        is paid to the longest pair of a batch)."""
+        is paid to the longest pair of a batch). The last 2,048 calls are remembered."""
+        key = tuple(pairs)
+        with self._lock:
+            if key in self._recent:
+                self._recent.move_to_end(key)
+                return self._recent[key].copy()
+        found = self._batched_logits(pairs, batch_size)
+        with self._lock:
+            self._recent[key] = found
+            while len(self._recent) > 2048:
+                self._recent.popitem(last=False)
+        return found.copy()
+
+    def _batched_logits(self, pairs: Sequence[tuple[str, str]], batch_size: int) -> np.ndarray:
         out = np.empty(len(pairs), dtype=np.float64)
         order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
         for begin in range(0, len(pairs), batch_size):
