@@ -162,7 +162,7 @@ def measure_qabot(
     }
 
 
-def measure_llamaindex(documents, folder: Path) -> dict:
+def measure_llamaindex(documents, folder: Path, *, keep_texts: bool = False) -> dict:
     from qa_bot.eval.baseline import build_default_index, default_embed_model
 
     embed_model = default_embed_model()  # llama-index's default batch size
@@ -171,12 +171,14 @@ def measure_llamaindex(documents, folder: Path) -> dict:
     built = build_default_index(documents, embed_model=embed_model, persist_dir=str(folder))
     seconds = time.perf_counter() - started
     chunks = built.collection.count()
+    texts = built.collection.get(include=["documents"])["documents"] if keep_texts else None
     return {
         "chunks": chunks,
         "seconds": round(seconds, 2),
         "chunks_per_s": round(chunks / seconds, 1),
         "articles_per_s": round(len(documents) / seconds, 2),
         "size_mb": round(folder_mb(folder), 1),
+        **({"chunk_texts": texts} if keep_texts else {}),
     }
 
 
@@ -322,6 +324,15 @@ def bbc_documents(count: int) -> list:
     return documents
 
 
+def word_pieces(embedder):
+    """A counter of MiniLM word pieces (with [CLS] and [SEP]), cut at `limit` when given;
+    None for an embedder without MiniLM's tokenizer (hashing)."""
+    count = getattr(embedder, "count_word_pieces", None)
+    if count is None:
+        return None
+    return lambda text, limit: count(text) if limit is None else min(count(text), limit)
+
+
 def measure_ingestion(count: int, work: Path, *, skip: set[str], embedder_name: str) -> dict:
     """qa-bot's indexing and llama-index's default ingestion of the same BBC articles."""
     documents = bbc_documents(count)
@@ -345,12 +356,34 @@ def measure_ingestion(count: int, work: Path, *, skip: set[str], embedder_name: 
         "seconds": round(seconds, 1),
         "articles_per_s": round(len(documents) / seconds, 2),
     }
+    pieces = word_pieces(embedder)
+    if pieces is not None:
+        from qa_bot.ingest.chunking import chunk_document
+
+        sentences = [c.text for d in documents for c in chunk_document(d, max_tokens=160)]
+        result["article_word_pieces"] = sum(pieces(d.text, None) for d in documents)
+        result["qabot"]["word_pieces"] = sum(pieces(t, None) for t in sentences)
+        result["qabot"]["word_pieces_per_s"] = round(result["qabot"]["word_pieces"] / seconds)
     print(json.dumps(result["qabot"]), flush=True)
     if "llamaindex" not in skip:
-        result["llamaindex"] = measure_llamaindex(documents, work / f"bbc-li-{count}")
+        result["llamaindex"] = measure_llamaindex(
+            documents, work / f"bbc-li-{count}", keep_texts=pieces is not None
+        )
         result["ratio"] = round(
             result["qabot"]["articles_per_s"] / result["llamaindex"]["articles_per_s"], 2
         )
+        if pieces is not None:
+            # HuggingFaceEmbedding cuts each 1,024-token chunk at MiniLM's 256 word pieces:
+            # what it embeds (and so can ever retrieve) is the start of each chunk.
+            base = result["llamaindex"]
+            base["word_pieces"] = sum(pieces(t, 256) for t in base.pop("chunk_texts"))
+            base["word_pieces_per_s"] = round(base["word_pieces"] / base["seconds"])
+            base["share_of_article_embedded"] = round(
+                base["word_pieces"] / result["article_word_pieces"], 3
+            )
+            result["word_pieces_per_s_ratio"] = round(
+                result["qabot"]["word_pieces_per_s"] / base["word_pieces_per_s"], 2
+            )
     result["loadavg_end"] = os.getloadavg()[0]
     return result
 

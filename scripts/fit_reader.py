@@ -49,6 +49,7 @@ from qa_bot.answering.answerers.reading import (  # noqa: E402
 from qa_bot.answering.calibration import FEATURES, Calibrator  # noqa: E402
 from qa_bot.config import bundled_corpus_dir  # noqa: E402
 from qa_bot.eval.gold import GoldCase, judge, load_gold  # noqa: E402
+from qa_bot.eval.metrics import contains_evidence  # noqa: E402
 from qa_bot.eval.runner import EvalSession, article_sources  # noqa: E402
 from qa_bot.types import UNSURE  # noqa: E402
 
@@ -184,7 +185,7 @@ def retrieval_cut(groups: dict[str, list[Prepared]]) -> dict[int, float]:
         found = 0
         for p in cases:
             pool = [c.chunk.text for c in p.candidates if not is_headline(c.chunk, p.table)]
-            found += any(e in t or t in e for t in pool[:depth] for e in p.case.evidence)
+            found += any(contains_evidence(t, e) for t in pool[:depth] for e in p.case.evidence)
         out[depth] = found / len(cases)
     return out
 
