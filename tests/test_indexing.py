@@ -1,12 +1,13 @@
 """Indexing against a real embedded Chroma in a temp folder, with the hashing embedder."""
 
 import threading
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from qa_bot.engine import Engine
-from qa_bot.errors import IndexMismatchError, StoreLockedError
+from qa_bot.errors import IndexMismatchError, StoreError, StoreLockedError
 from qa_bot.index.store import ChromaStore
 from tests.fakes import HashingEmbedder
 
@@ -124,3 +125,30 @@ def test_stored_vectors_are_unit_length_and_ours(engine, corpus_copy):
     assert live.manifest.embedder == "hashing-bow-v1" and live.manifest.dim == 256
     vectors = [np.asarray(v) for _, _, _, v in live.rows(include_embeddings=True)]
     assert all(abs(np.linalg.norm(v) - 1) < 1e-4 for v in vectors)
+
+
+def test_vectors_of_ids_another_process_just_removed_are_left_out(engine, corpus_copy):
+    """Chroma fails a whole `get` with "Error finding id" when some ids were deleted by another
+    process a moment before (the answering process still shows that article): the ids still
+    stored are read, the gone ones left out, and any other failure still raises."""
+    engine.index([corpus_copy])
+    live = engine.store.live()
+    stored = [chunk_id for chunk_id, _, _, _ in live.rows()][:3]
+    gone = "an-article-removed-elsewhere-000"
+    real_get = live.collection.get
+
+    def chroma_get(*, ids, include):
+        if gone in ids:
+            raise RuntimeError("Error executing plan: Internal error: Error finding id")
+        return real_get(ids=ids, include=include)
+
+    live.collection = SimpleNamespace(get=chroma_get)
+    found = live.embeddings([stored[0], gone, *stored[1:]])
+    assert sorted(found) == sorted(stored) and all(len(v) == 256 for v in found.values())
+
+    def broken_get(*, ids, include):
+        raise RuntimeError("disk I/O error")
+
+    live.collection = SimpleNamespace(get=broken_get)
+    with pytest.raises(StoreError, match="disk I/O error"):
+        live.embeddings(stored)

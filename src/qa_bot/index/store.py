@@ -591,6 +591,10 @@ def _max_batch(store: ChromaStore) -> int:
     return _PAGE
 
 
+# What Chroma says when asked for the vectors of ids another process has just deleted.
+_GONE = "Error finding id"
+
+
 class LiveIndex:
     """Read access to one complete generation."""
 
@@ -710,11 +714,33 @@ class LiveIndex:
         }
 
     def embeddings(self, ids: Sequence[str]) -> dict[str, Any]:
-        """chunk id -> stored vector, for the given ids."""
+        """chunk id -> stored vector, for those of the given ids that are still stored.
+
+        Another process may have just removed an article this process still shows (its view
+        catches up within a second). Chroma then fails the whole call ("Error finding id")
+        instead of leaving the gone ids out, so the ids are read one by one and the gone
+        ones left out: the answer goes on without their cosines, as it does for any id the
+        store lacks.
+        """
         if not ids:
             return {}
+        try:
+            return self._read_vectors(list(ids))
+        except StoreError as exc:
+            if _GONE not in str(exc):
+                raise
+        found: dict[str, Any] = {}
+        for chunk_id in ids:
+            try:
+                found.update(self._read_vectors([chunk_id]))
+            except StoreError as exc:
+                if _GONE not in str(exc):
+                    raise
+        return found
+
+    def _read_vectors(self, ids: list[str]) -> dict[str, Any]:
         page = self.store._call(
-            "read vectors", self.collection.get, ids=list(ids), include=["embeddings"]
+            "read vectors", self.collection.get, ids=ids, include=["embeddings"]
         )
         return dict(zip(page["ids"], page["embeddings"], strict=True))
 
