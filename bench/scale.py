@@ -360,7 +360,9 @@ def measure_ingestion(count: int, work: Path, *, skip: set[str], embedder_name: 
     if pieces is not None:
         from qa_bot.ingest.chunking import chunk_document
 
-        sentences = [c.text for d in documents for c in chunk_document(d, max_tokens=160)]
+        sentences = [
+            c.text for d in documents for c in chunk_document(d, max_tokens=CHUNK_MAX_TOKENS)
+        ]
         result["article_word_pieces"] = sum(pieces(d.text, None) for d in documents)
         result["qabot"]["word_pieces"] = sum(pieces(t, None) for t in sentences)
         result["qabot"]["word_pieces_per_s"] = round(result["qabot"]["word_pieces"] / seconds)
