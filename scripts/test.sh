@@ -69,5 +69,5 @@ fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False QA_BOT_REQUIRE_ALL=1
 
 # -m "" selects every test, including those marked slow, browser and llm.
-step "pytest: every test, one line per test file (about 15 minutes on 2 cores)" \
+step "pytest: every test, one line per test file (about 30 minutes on 2 cores)" \
   .venv/bin/python -m pytest -m "" "$@"
