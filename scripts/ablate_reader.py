@@ -1,6 +1,6 @@
 """The reader's ablation: what each ingredient of reader v2's recipe adds, at a small scale.
 
-    python scripts/ablate_reader.py            # five small trainings (~50 min), then a table
+    python scripts/ablate_reader.py            # six small trainings, then a table
     python scripts/ablate_reader.py --report   # only the table, from runs already made
 
 Each run trains the same small sample (`SMALL`) with one more ingredient than the one before:
@@ -10,6 +10,7 @@ Each run trains the same small sample (`SMALL`) with one more ingredient than th
     C  B + swaps (names, numbers, years from other articles; WordNet antonyms)
     D  C + casual rewrites of a share of all questions
     E  D + the listwise loss with a no-answer slot (= v2's recipe, small)
+    F  E + half the SQuAD v1.1 sample drawn from questions worded unlike their answer sentence
 
 and each is measured two ways, with no calibrator (the reader's own top probability):
 
@@ -43,6 +44,7 @@ RUNS = {
     "C": ["--casual-share", "0", "--listwise-weight", "0"],
     "D": ["--listwise-weight", "0"],
     "E": [],
+    "F": ["--reworded-share", "0.5"],
 }  # fmt: skip
 WHAT = {
     "A": "v1's recipe (SQuAD, SQuAD 2.0 dev train articles, SelQA dev; BCE)",
@@ -50,6 +52,7 @@ WHAT = {
     "C": "+ swaps",
     "D": "+ casual rewrites",
     "E": "+ listwise loss with a no-answer slot",
+    "F": "+ half the SQuAD sample worded unlike its answer",
 }
 
 
@@ -98,16 +101,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--folder", type=Path, default=ROOT / ".reader-work" / "ablation")
     parser.add_argument("--report", action="store_true", help="no training: report made runs")
+    parser.add_argument(
+        "--runs", nargs="+", choices=list(RUNS), default=list(RUNS), help="only these runs"
+    )
     args = parser.parse_args(argv)
     if not args.report:
-        for name in RUNS:
+        for name in args.runs:
             train(name, args.folder)
     from fit_reader import prepare_all
 
     rows = []
     with contextlib.ExitStack() as stack:
         groups = prepare_all(stack)
-        for name in RUNS:
+        for name in args.runs:
             card = args.folder / name / "MODEL_CARD.md"
             if not card.is_file():
                 continue

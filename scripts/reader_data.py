@@ -11,6 +11,9 @@ Where the groups come from:
 - SQuAD v1.1 train: answerable questions. The answer's sentence is the positive; the negatives
   are the two sentences of the article that share the most words with the question (what
   retrieval proposes) and one more of the same paragraph.
+  `--reworded-share` draws that share of each article's sample from the questions worded unlike
+  their answer sentence (at most a third of their words in it), so the reader cannot lean on
+  shared words alone.
 - SQuAD 2.0 train unanswerables (`train-v2.0-unanswerable.json`): human-written questions that
   look answerable from their paragraph. The sentence holding the "plausible answer" they were
   written against is the hardest negative there is; the best-matching others join it.
@@ -499,6 +502,36 @@ def heldout_questions(
     return items[:limit]
 
 
+# -- questions worded unlike their answer ------------------------------------------------
+
+# A question shares at most this share of its content words with the sentence that answers it:
+# its writer said it in other words ("What was primarily damaged?" for "The main damage was
+# inflicted on ..."). A quarter of SQuAD v1.1's questions are like this, and people in a chat
+# rarely reuse the article's words at all.
+REWORDED_OVERLAP = 1 / 3
+
+
+def overlap_with_answer(view: ArticleView, p: int, qa: dict) -> float:
+    """The share of the question's content words found in its answer sentence (1.0 if unknown)."""
+    positive = sentence_of_span(view.paragraphs[p], qa.get("answers", []))
+    words = content_words(qa["question"])
+    if positive is None or not words:
+        return 1.0
+    return len(words & content_words(view.paragraphs[p].sentences[positive].text)) / len(words)
+
+
+def reworded_first(view: ArticleView, asked: list[tuple[int, dict]], k: int, config) -> list:
+    """`k` of an article's (shuffled) questions: `config.reworded_share` of them worded unlike
+    their answer sentence where there are enough, the rest in their shuffled order. With no
+    share, simply the first `k` (the earlier readers' sample)."""
+    k_reworded = round(k * config.reworded_share)
+    if k_reworded == 0:
+        return asked[:k]
+    low = [a for a in asked if overlap_with_answer(view, *a) <= REWORDED_OVERLAP][:k_reworded]
+    taken = {id(a[1]) for a in low}
+    return low + [a for a in asked if id(a[1]) not in taken][: k - len(low)]
+
+
 # -- everything together -----------------------------------------------------------------
 
 
@@ -519,7 +552,8 @@ def build_groups(config, data: Path, squad2_train: list[str], squad2) -> tuple[l
         view = views[title]
         asked = [(p, qa) for p, para in enumerate(view.paragraphs) for qa in para.questions]
         rng.shuffle(asked)
-        for p, qa in asked[: max(1, round(len(asked) * share))]:
+        chosen = reworded_first(view, asked, max(1, round(len(asked) * share)), config)
+        for p, qa in chosen:
             group = answerable_group(view, p, qa, rng, n, "squad1.1")
             if group:
                 groups.append(group)

@@ -81,6 +81,7 @@ LICENCES = {
 class Config:
     seed: int = 13
     squad_questions: int = 34000  # SQuAD v1.1 train answerable questions (v1: 22,000)
+    reworded_share: float = 0.0  # of those, worded unlike their answer sentence (reader_data)
     unanswerable_questions: int = 100000  # SQuAD 2.0 train unanswerables: all 15,566
     squad2_questions: int = 100000  # per SQuAD 2.0 dev training article: all
     squad2_split: tuple[int, int, int] = (20, 5, 10)  # articles: train, calibration, held-out

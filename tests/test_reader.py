@@ -124,3 +124,35 @@ def test_the_training_data_this_file_needs_is_what_the_script_reads():
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "DATA_FILES"
     ]
     assert tuple(files) == TRAINING_DATA
+
+
+def test_the_training_sample_can_favour_questions_worded_unlike_their_answer():
+    """`--reworded-share` draws that share of an article's SQuAD sample from questions sharing at
+    most a third of their words with the answer sentence; with no share the sample is unchanged."""
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from reader_data import ArticleView, Paragraph, Sentence, reworded_first
+
+    text = "The main damage was inflicted on the commercial areas. The raid began at dawn."
+    first = text.index("The raid")
+    sentences = [
+        Sentence(text[:first].strip(), 0, first - 1),
+        Sentence(text[first:], first, len(text)),
+    ]
+
+    def asked(question: str, answer: str) -> tuple[int, dict]:
+        return 0, {
+            "question": question,
+            "answers": [{"text": answer, "answer_start": text.index(answer)}],
+        }
+
+    view = ArticleView.of([Paragraph("Raid", sentences)])
+    same_words = [
+        asked(f"What was inflicted on the commercial areas {i}?", "main damage") for i in range(3)
+    ]
+    other_words = asked("What was primarily hurt?", "commercial areas")
+    questions = [*same_words, other_words]
+    assert reworded_first(view, questions, 2, SimpleNamespace(reworded_share=0.0)) == questions[:2]
+    chosen = reworded_first(view, questions, 2, SimpleNamespace(reworded_share=0.5))
+    assert chosen == [other_words, same_words[0]]
