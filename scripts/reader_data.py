@@ -520,11 +520,11 @@ def overlap_with_answer(view: ArticleView, p: int, qa: dict) -> float:
     return len(words & content_words(view.paragraphs[p].sentences[positive].text)) / len(words)
 
 
-def reworded_first(view: ArticleView, asked: list[tuple[int, dict]], k: int, config) -> list:
-    """`k` of an article's (shuffled) questions: `config.reworded_share` of them worded unlike
-    their answer sentence where there are enough, the rest in their shuffled order. With no
-    share, simply the first `k` (the earlier readers' sample)."""
-    k_reworded = round(k * config.reworded_share)
+def reworded_first(view: ArticleView, asked: list[tuple[int, dict]], k: int, share: float) -> list:
+    """`k` of an article's (shuffled) questions: `share` of them worded unlike their answer
+    sentence where there are enough, the rest in their shuffled order. With no share, simply
+    the first `k` (the earlier readers' sample)."""
+    k_reworded = round(k * share)
     if k_reworded == 0:
         return asked[:k]
     low = [a for a in asked if overlap_with_answer(view, *a) <= REWORDED_OVERLAP][:k_reworded]
@@ -552,7 +552,8 @@ def build_groups(config, data: Path, squad2_train: list[str], squad2) -> tuple[l
         view = views[title]
         asked = [(p, qa) for p, para in enumerate(view.paragraphs) for qa in para.questions]
         rng.shuffle(asked)
-        chosen = reworded_first(view, asked, max(1, round(len(asked) * share)), config)
+        k = max(1, round(len(asked) * share))
+        chosen = reworded_first(view, asked, k, config.reworded_share)
         for p, qa in chosen:
             group = answerable_group(view, p, qa, rng, n, "squad1.1")
             if group:

@@ -21,13 +21,13 @@ Two losses, summed:
   one question to the next, and with the slot at 0 both losses agree on where "answers" begins.
 
 The loop is plain PyTorch (the listwise loss needs whole groups in a batch): batches of whole
-groups of similar length, AdamW with linear warm-up and decay, bf16 autocast where the CPU
-has bf16 instructions (`native_bf16`). A
-checkpoint (model, optimiser, schedule, step) is written every `save_every` steps, atomically;
-a re-run resumes from it when the config, the data and the machine are the same, and starts
-afresh otherwise. At the end the model is measured on held-out SQuAD 2.0 dev articles, exported
-to ONNX with ONNX Runtime's transformer fusions, quantised to int8 (what ships), and
-`MODEL_CARD.md` is written with the config, the data's hashes, the metrics and the weights' hash.
+groups of similar length, AdamW with linear warm-up and decay, bf16 autocast where the CPU has
+bf16 instructions (`native_bf16`). A checkpoint (model, optimiser, schedule, step) is written
+every `save_every` steps, atomically; a re-run resumes from it when the config, the data and
+the machine are the same, and starts afresh otherwise. At the end the model is measured on
+held-out SQuAD 2.0 dev articles, exported to ONNX with ONNX Runtime's transformer fusions,
+quantised to int8 (what ships), and `MODEL_CARD.md` is written with the config, the data's
+hashes, the metrics and the weights' hash.
 """
 
 from __future__ import annotations
@@ -81,8 +81,9 @@ LICENCES = {
 def native_bf16() -> bool:
     """Whether the CPU computes in bf16 itself (AVX512-BF16 or AMX). Only then does bf16
     autocast pay: about twice as fast as fp32 on the Intel machine the first reader v2 was
-    trained on, and 20 times *slower* on a 2-core AMD EPYC with AVX2 only (46 s against 2.2 s a
-    step of 28 pairs), where PyTorch emulates it on one thread."""
+    trained on, and about 17 times *slower* on a 2-core AMD EPYC with AVX2 only (46 s against
+    2.2-2.8 s a step of 28 pairs, `bench/train_precision.py`), where PyTorch emulates it on one
+    thread."""
     cpuinfo = Path("/proc/cpuinfo")
     flags = set(cpuinfo.read_text().split()) if cpuinfo.is_file() else set()
     return bool(flags & {"avx512_bf16", "amx_bf16"})

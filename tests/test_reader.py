@@ -129,8 +129,6 @@ def test_the_training_data_this_file_needs_is_what_the_script_reads():
 def test_the_training_sample_can_favour_questions_worded_unlike_their_answer():
     """`--reworded-share` draws that share of an article's SQuAD sample from questions sharing at
     most a third of their words with the answer sentence; with no share the sample is unchanged."""
-    from types import SimpleNamespace
-
     sys.path.insert(0, str(ROOT / "scripts"))
     from reader_data import ArticleView, Paragraph, Sentence, reworded_first
 
@@ -153,6 +151,6 @@ def test_the_training_sample_can_favour_questions_worded_unlike_their_answer():
     ]
     other_words = asked("What was primarily hurt?", "commercial areas")
     questions = [*same_words, other_words]
-    assert reworded_first(view, questions, 2, SimpleNamespace(reworded_share=0.0)) == questions[:2]
-    chosen = reworded_first(view, questions, 2, SimpleNamespace(reworded_share=0.5))
+    assert reworded_first(view, questions, 2, 0.0) == questions[:2]
+    chosen = reworded_first(view, questions, 2, 0.5)
     assert chosen == [other_words, same_words[0]]
