@@ -2,6 +2,7 @@
 
     python scripts/ablate_reader.py            # six small trainings, then a table
     python scripts/ablate_reader.py --report   # only the table, from runs already made
+    python scripts/ablate_reader.py --runs E F --seed 7 --folder .reader-work/ablation-seed7
 
 Each run trains the same small sample (`SMALL`) with one more ingredient than the one before:
 
@@ -56,13 +57,15 @@ WHAT = {
 }
 
 
-def train(name: str, folder: Path) -> None:
+def train(name: str, folder: Path, seed: int | None) -> None:
     out, work = folder / name, folder / f"{name}-work"
     if (out / "MODEL_CARD.md").is_file():
         return
     # Later options win: the run's own switches override the small sample's sizes.
     command = [sys.executable, str(ROOT / "scripts" / "train_reader.py"), "--out", str(out)]
     command += ["--work", str(work), *SMALL, *RUNS[name]]
+    if seed is not None:  # another draw of the sample, the initial head and the batch order
+        command += ["--seed", str(seed)]
     subprocess.run(command, check=True)
 
 
@@ -104,10 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--runs", nargs="+", choices=list(RUNS), default=list(RUNS), help="only these runs"
     )
+    parser.add_argument(
+        "--seed", type=int, help="train_reader's seed (default: its own); use another --folder"
+    )
     args = parser.parse_args(argv)
     if not args.report:
         for name in args.runs:
-            train(name, args.folder)
+            train(name, args.folder, args.seed)
     from fit_reader import prepare_all
 
     rows = []

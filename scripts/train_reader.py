@@ -80,10 +80,10 @@ LICENCES = {
 
 def native_bf16() -> bool:
     """Whether the CPU computes in bf16 itself (AVX512-BF16 or AMX). Only then does bf16
-    autocast pay: about twice as fast as fp32 on the Intel machine the first reader v2 was
-    trained on, and about 17 times *slower* on a 2-core AMD EPYC with AVX2 only (46 s against
-    2.2-2.8 s a step of 28 pairs, `bench/train_precision.py`), where PyTorch emulates it on one
-    thread."""
+    autocast pay (`bench/train_precision.py`, a step of 28 pairs): about twice as fast as fp32
+    on the Intel machine with AMX the first reader v2 was trained on, 1.58x on a 2-core AMD
+    EPYC with AVX512-BF16 (1.12 s against 1.76 s), and about 17 times *slower* on a 2-core AMD
+    EPYC with AVX2 only (46 s against 2.2-2.8 s), where PyTorch emulates it on one thread."""
     cpuinfo = Path("/proc/cpuinfo")
     flags = set(cpuinfo.read_text().split()) if cpuinfo.is_file() else set()
     return bool(flags & {"avx512_bf16", "amx_bf16"})
