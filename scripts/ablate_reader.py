@@ -2,7 +2,7 @@
 
     python scripts/ablate_reader.py            # six small trainings, then a table
     python scripts/ablate_reader.py --report   # only the table, from runs already made
-    python scripts/ablate_reader.py --runs E F --seed 7 --folder .reader-work/ablation-seed7
+    python scripts/ablate_reader.py --runs E F --seed 7   # in .reader-work/ablation-seed7
 
 Each run trains the same small sample (`SMALL`) with one more ingredient than the one before:
 
@@ -102,15 +102,16 @@ def dev_figures(model: Path, groups) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--folder", type=Path, default=ROOT / ".reader-work" / "ablation")
+    parser.add_argument("--folder", type=Path, help="default: .reader-work/ablation[-seedN]")
     parser.add_argument("--report", action="store_true", help="no training: report made runs")
     parser.add_argument(
         "--runs", nargs="+", choices=list(RUNS), default=list(RUNS), help="only these runs"
     )
-    parser.add_argument(
-        "--seed", type=int, help="train_reader's seed (default: its own); use another --folder"
-    )
+    parser.add_argument("--seed", type=int, help="train_reader's seed (default: its own)")
     args = parser.parse_args(argv)
+    # A run already made is not trained again, so each seed gets a folder of its own.
+    suffix = "" if args.seed is None else f"-seed{args.seed}"
+    args.folder = args.folder or ROOT / ".reader-work" / f"ablation{suffix}"
     if not args.report:
         for name in args.runs:
             train(name, args.folder, args.seed)
