@@ -1,6 +1,6 @@
 """The reader's ablation: what each ingredient of reader v2's recipe adds, at a small scale.
 
-    python scripts/ablate_reader.py            # six small trainings, then a table
+    python scripts/ablate_reader.py            # eight small trainings, then a table
     python scripts/ablate_reader.py --report   # only the table, from runs already made
     python scripts/ablate_reader.py --runs E F --seed 7   # in .reader-work/ablation-seed7
 
@@ -12,6 +12,11 @@ Each run trains the same small sample (`SMALL`) with one more ingredient than th
     D  C + casual rewrites of a share of all questions
     E  D + the listwise loss with a no-answer slot (= v2's recipe, small)
     F  E + half the SQuAD v1.1 sample drawn from questions worded unlike their answer sentence
+    G  E with 7 negatives a group instead of 3, at E's compute: half the questions, 4 groups a
+       batch (32 pairs a step, as E), so the listwise softmax ranks 8 sentences, nearer the 16
+       the product reads
+    H  E + a wider chat vocabulary in the casual rewrites (`--chat-words`: 420 words, several
+       everyday or slang ways to say each)
 
 and each is measured two ways, with no calibrator (the reader's own top probability):
 
@@ -46,6 +51,9 @@ RUNS = {
     "D": ["--listwise-weight", "0"],
     "E": [],
     "F": ["--reworded-share", "0.5"],
+    "G": ["--negatives", "7", "--groups-per-batch", "4", "--squad-questions", "750",
+          "--squad2-questions", "50", "--unanswerable-questions", "750", "--swap-questions", "250"],
+    "H": ["--chat-words"],
 }  # fmt: skip
 WHAT = {
     "A": "v1's recipe (SQuAD, SQuAD 2.0 dev train articles, SelQA dev; BCE)",
@@ -54,6 +62,8 @@ WHAT = {
     "D": "+ casual rewrites",
     "E": "+ listwise loss with a no-answer slot",
     "F": "+ half the SQuAD sample worded unlike its answer",
+    "G": "E, 7 negatives a group, half the questions (E's compute)",
+    "H": "E + a wider chat vocabulary in the casual rewrites",
 }
 
 

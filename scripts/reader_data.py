@@ -25,6 +25,8 @@ Where the groups come from:
 - Casual rewrites and typos of a share of all questions, answerable and not alike (so the
   wording never tells which is which): lower case, no question mark, contractions, everyday words
   for formal ones, "they/it" for the article's subject, fillers ("so", "hey", "any idea").
+  `--chat-words` widens the everyday words to `CHAT_WORDS`: several chat and slang ways to say
+  each of some 400 words ("flog" for "sell", "reckon" for "estimate", "boss" for "director").
 
 Sentences are cut by the product's own chunker, so the reader trains on the spans it will score.
 Nothing here is shipped; the model trained on it is.
@@ -346,6 +348,186 @@ EVERYDAY = {
     "indicate": "show", "indicated": "showed", "participate": "take part",
     "participated": "took part", "vehicle": "car", "physician": "doctor",
 }  # fmt: skip
+# A wider chat vocabulary (`--chat-words`): several everyday or slang ways to say a word news and
+# encyclopedia questions use, American and British, so the reader meets "flog" for "sell",
+# "reckon" for "estimate" and "boss" for "director" the way people type them. General English,
+# written from no gold question; each choice is drawn at random.
+CHAT_WORDS = {
+    # people and roles
+    "man": ["guy", "bloke", "fella"], "men": ["guys", "blokes", "lads"], "woman": ["lady", "woman"],
+    "women": ["ladies", "women"], "boys": ["lads", "kids"], "child": ["kid"],
+    "children": ["kids"], "teenagers": ["teens", "kids"], "youngsters": ["kids"],
+    "adults": ["grown-ups"], "elderly": ["old"], "people": ["folks", "people", "peeps"],
+    "residents": ["locals", "people who live there"], "inhabitants": ["locals", "people there"],
+    "citizens": ["people"], "employees": ["staff", "workers"], "employee": ["worker"],
+    "workforce": ["staff"], "personnel": ["staff"], "executive": ["boss", "exec"],
+    "executives": ["bosses", "execs"], "director": ["boss", "head"], "chairman": ["boss", "head"],
+    "manager": ["boss"], "leader": ["boss", "head"], "officials": ["people in charge", "the suits"],
+    "authorities": ["people in charge", "officials"], "spokesman": ["guy speaking for them"],
+    "spokeswoman": ["woman speaking for them"], "spokesperson": ["person speaking for them"],
+    "representative": ["rep"], "representatives": ["reps"], "journalist": ["reporter"],
+    "journalists": ["reporters", "the press"], "celebrity": ["celeb", "star"],
+    "celebrities": ["celebs", "stars"], "supporters": ["fans", "backers"],
+    "spectators": ["fans", "the crowd"], "audience": ["crowd"], "viewers": ["people watching"],
+    "referee": ["ref"], "professor": ["prof"], "physician": ["doc", "doctor"],
+    "veterinarian": ["vet"], "police": ["cops", "police"], "soldiers": ["troops"],
+    "military": ["army"], "government": ["govt", "gov", "government"], "administration": ["govt"],
+    "opponent": ["other side"], "opponents": ["other side", "critics"], "team": ["side", "squad"],
+    "coach": ["boss", "manager"], "investors": ["the city", "money men"],
+    "analysts": ["experts", "city folks"], "experts": ["boffins", "experts"],
+    "scientists": ["boffins", "scientists"], "researchers": ["boffins", "scientists"],
+    # money and business
+    "company": ["firm", "outfit", "company"], "corporation": ["company", "firm"],
+    "business": ["firm", "business"], "revenue": ["sales", "money coming in"],
+    "revenues": ["sales"], "profit": ["money made"], "profits": ["money made", "earnings"],
+    "income": ["money"], "salary": ["pay", "wages"], "funds": ["money", "cash"],
+    "funding": ["money", "cash"], "finances": ["money"], "expenditure": ["spending"],
+    "shares": ["stock"], "billion": ["bn", "billion"], "million": ["m", "mil"],
+    "percent": ["%"], "cost": ["price"], "expensive": ["pricey", "dear"],
+    "inexpensive": ["cheap"], "wealthy": ["rich", "loaded"], "sell": ["flog", "offload"],
+    "sold": ["flogged", "offloaded"], "earn": ["make", "pull in", "rake in"],
+    "earned": ["made", "pulled in", "raked in"], "pay": ["fork out", "shell out", "cough up"],
+    "paid": ["forked out", "shelled out", "coughed up"], "spend": ["blow", "fork out"],
+    "spent": ["blew", "forked out"], "invest": ["put money into"],
+    "invested": ["put money into", "sank money into"], "fund": ["pay for", "bankroll"],
+    "funded": ["paid for", "bankrolled"], "financed": ["paid for"], "donate": ["give"],
+    "donated": ["gave"], "contribute": ["chip in"], "contributed": ["chipped in", "put in"],
+    "merge": ["team up", "join up"], "merged": ["teamed up", "joined up"],
+    "demerger": ["split", "break-up"], "acquisition": ["takeover", "buyout"],
+    "agreement": ["deal"], "contract": ["deal"], "treaty": ["deal", "pact"],
+    "negotiate": ["hammer out", "work out"], "negotiated": ["hammered out", "worked out"],
+    "gambling": ["betting"], "headquarters": ["hq", "head office"], "headquartered": ["based"],
+    # saying, thinking, deciding
+    "estimate": ["reckon", "guess"], "estimated": ["reckoned", "guessed"],
+    "believe": ["reckon", "think"], "believed": ["reckoned", "thought"], "expect": ["reckon"],
+    "expected": ["reckoned", "supposed"], "consider": ["think about"],
+    "considered": ["thought about"], "predict": ["reckon", "bet"], "predicted": ["reckoned"],
+    "declare": ["say"], "declared": ["said"], "claim": ["say"], "claimed": ["said", "reckoned"],
+    "reported": ["said"], "revealed": ["let slip", "came out with"], "reveal": ["let slip"],
+    "mention": ["bring up", "talk about"], "mentioned": ["brought up", "talked about"],
+    "discuss": ["talk about"], "discussed": ["talked about"], "describe": ["talk about"],
+    "described": ["called", "talked about"], "respond": ["reply", "get back"],
+    "responded": ["replied", "got back"], "contact": ["get in touch with", "reach"],
+    "contacted": ["got in touch with", "reached"], "telephoned": ["rang", "called"],
+    "complain": ["moan", "whinge"], "complained": ["moaned", "whinged"],
+    "criticised": ["slammed", "had a go at"], "criticized": ["slammed", "knocked"],
+    "criticise": ["slam", "knock"], "criticize": ["slam", "knock"], "praised": ["raved about"],
+    "determine": ["figure out", "work out"], "determined": ["figured out", "worked out"],
+    "calculate": ["work out"], "calculated": ["worked out"], "discover": ["find out", "find"],
+    "discovered": ["found out", "found"], "understand": ["get"], "realise": ["figure out"],
+    "realize": ["figure out"], "decide": ["pick"], "decided": ["chose", "picked"],
+    "choose": ["pick"], "chose": ["picked"], "chosen": ["picked"], "select": ["pick"],
+    "selected": ["picked"], "propose": ["pitch", "suggest"], "proposed": ["pitched", "suggested"],
+    "intend": ["plan", "want"], "intended": ["planned", "wanted"], "demand": ["want", "ask for"],
+    "demanded": ["wanted", "asked for"], "seek": ["look for", "want"],
+    "sought": ["looked for", "wanted"], "investigate": ["look into"],
+    "investigated": ["looked into"], "investigation": ["probe"], "examine": ["look at", "check"],
+    "examined": ["looked at", "checked"], "observe": ["see", "watch"],
+    "observed": ["saw", "watched"], "witnessed": ["saw"],
+    # doing, running, changing
+    "preside": ["chair", "be in charge"], "presided": ["chaired", "was in charge"],
+    "lead": ["run", "head"], "led": ["ran", "headed"], "manage": ["run"], "managed": ["ran"],
+    "govern": ["run"], "governed": ["ran"], "operate": ["run"], "operated": ["ran"],
+    "oversee": ["run", "be in charge of"], "oversaw": ["ran", "was in charge of"],
+    "appointed": ["picked", "brought in", "put in charge"], "appoint": ["pick", "bring in"],
+    "elected": ["voted in", "picked"], "elect": ["vote in"], "hired": ["took on", "got in"],
+    "hire": ["take on", "get in"], "dismissed": ["fired", "sacked", "let go"],
+    "dismiss": ["fire", "sack"], "resign": ["quit", "step down"],
+    "resigned": ["quit", "stepped down"], "replace": ["take over from"],
+    "replaced": ["took over from"], "reject": ["turn down", "say no to"],
+    "rejected": ["turned down", "said no to"], "approve": ["okay", "sign off on"],
+    "approved": ["okayed", "signed off on", "ok'd"], "accept": ["go along with", "take"],
+    "accepted": ["went along with", "took"], "support": ["back"], "supported": ["backed"],
+    "endorse": ["back"], "endorsed": ["backed"], "persuade": ["talk into"],
+    "persuaded": ["talked into", "got"], "encourage": ["push"], "encouraged": ["pushed"],
+    "prevent": ["stop"], "prevented": ["stopped"], "prohibit": ["ban"], "prohibited": ["banned"],
+    "forbidden": ["banned"], "enable": ["let"], "enabled": ["let"], "ensure": ["make sure"],
+    "provide": ["give"], "provided": ["gave"], "supply": ["give"], "supplied": ["gave"],
+    "launch": ["kick off", "roll out"], "launched": ["kicked off", "rolled out", "started"],
+    "introduce": ["bring in"], "introduced": ["brought in"], "create": ["make", "come up with"],
+    "created": ["made", "came up with"], "invented": ["came up with"], "designed": ["came up with"],
+    "developed": ["made", "came up with"], "abandon": ["ditch", "drop"],
+    "abandoned": ["ditched", "dropped"], "cancel": ["scrap", "call off"],
+    "cancelled": ["scrapped", "called off"], "canceled": ["scrapped", "called off"],
+    "postpone": ["put off", "push back"], "postponed": ["put off", "pushed back"],
+    "continue": ["keep going", "carry on"], "continued": ["kept going", "carried on"],
+    "remain": ["stay"], "remained": ["stayed"], "return": ["come back"],
+    "returned": ["came back", "went back"], "attend": ["go to", "show up at"],
+    "attended": ["went to", "showed up at", "came to"], "visit": ["go to", "pop over to"],
+    "visited": ["went to", "popped over to"], "arrive": ["get to", "turn up"],
+    "arrived": ["got to", "turned up"], "depart": ["leave"], "departed": ["left"],
+    "travelled": ["went"], "traveled": ["went"], "relocate": ["move"], "relocated": ["moved"],
+    "transferred": ["moved"], "delivered": ["brought", "dropped off"], "perform": ["play", "do"],
+    "performed": ["played", "did"], "compete": ["play"], "competed": ["played"],
+    "defeated": ["beat", "thrashed"], "victory": ["win"], "achieve": ["pull off", "get"],
+    "achieved": ["pulled off", "got"], "failed": ["flopped"], "composed": ["wrote"],
+    "authored": ["wrote"], "steal": ["nick", "pinch"], "stole": ["nicked", "pinched"],
+    "stolen": ["nicked", "pinched"], "destroyed": ["wrecked", "trashed"],
+    "damaged": ["wrecked", "hit"], "repair": ["fix"], "repaired": ["fixed"],
+    "renovated": ["did up", "done up"], "demolished": ["knocked down", "torn down"],
+    "arrested": ["nicked", "picked up", "busted"], "imprisoned": ["locked up", "jailed"],
+    "prison": ["jail", "the slammer"], "convicted": ["found guilty"], "injured": ["hurt"],
+    "married": ["got hitched to", "wed"], "divorced": ["split up"], "separated": ["split up"],
+    "divide": ["split"], "divided": ["split"], "collaborated": ["teamed up", "worked together"],
+    "reduce": ["cut", "bring down"], "reduced": ["cut", "brought down"],
+    "raise": ["put up", "bump up"], "raised": ["put up", "bumped up"],
+    "rose": ["went up", "jumped"],
+    "rise": ["go up", "jump"], "fell": ["dropped", "went down", "tanked"],
+    "fall": ["drop", "go down"], "declined": ["dropped", "went down"], "grew": ["went up"],
+    # things and places
+    "film": ["movie", "flick"], "films": ["movies"], "television": ["tv", "telly"],
+    "programme": ["show"], "program": ["show"], "album": ["record"], "song": ["track", "tune"],
+    "songs": ["tracks", "tunes"], "concert": ["gig", "show"], "performance": ["show", "gig"],
+    "match": ["game"], "football": ["footie", "soccer"], "aircraft": ["plane"],
+    "airplane": ["plane"], "vessel": ["ship", "boat"], "newspaper": ["paper"],
+    "newspapers": ["papers"], "magazine": ["mag"], "university": ["uni", "college"],
+    "telephone": ["phone"], "internet": ["web", "net"], "website": ["site"],
+    "application": ["app"], "advertisement": ["ad"], "advertising": ["ads"],
+    "photograph": ["photo", "pic"], "photographs": ["photos", "pics"], "laboratory": ["lab"],
+    "mathematics": ["maths", "math"], "information": ["info"], "details": ["info"],
+    "evidence": ["proof"], "statement": ["what they said"], "announcement": ["news"],
+    "location": ["place", "spot"], "venue": ["place", "spot"], "facility": ["place", "site"],
+    "establishment": ["place", "joint"], "premises": ["place"], "region": ["area"],
+    "district": ["area"], "vicinity": ["area"], "dwelling": ["home", "house"],
+    "accommodation": ["place to stay"], "restaurant": ["place to eat"], "beverage": ["drink"],
+    "alcohol": ["booze"], "cigarettes": ["fags", "smokes"], "equipment": ["gear", "kit"],
+    "clothing": ["clothes", "gear"], "attire": ["clothes", "outfit"], "costume": ["outfit"],
+    "event": ["thing", "do"], "ceremony": ["do"], "celebration": ["party", "bash"],
+    "meeting": ["get-together", "meet"], "summit": ["meeting", "get-together"],
+    "gathering": ["get-together"], "dispute": ["row", "spat", "fight"], "conflict": ["fight"],
+    "scandal": ["row", "mess"], "crisis": ["mess"], "allegations": ["claims"],
+    "incident": ["thing"], "occupation": ["job"], "profession": ["job", "line of work"],
+    "career": ["job"], "position": ["job", "role"], "employment": ["work", "jobs"],
+    "unemployed": ["out of work", "jobless"], "purpose": ["point"], "method": ["way"],
+    "technique": ["way", "trick"], "approach": ["way"], "objective": ["goal", "aim"],
+    "problem": ["issue", "trouble"], "difficulty": ["trouble"], "situation": ["thing", "deal"],
+    "decade": ["ten years"], "annually": ["every year", "a year"], "annual": ["yearly"],
+    # how and how much
+    "presently": ["now"], "recently": ["lately"], "previously": ["before"],
+    "originally": ["at first"], "eventually": ["in the end"], "finally": ["in the end"],
+    "nearly": ["almost"], "primarily": ["mostly", "mainly"], "mainly": ["mostly"],
+    "predominantly": ["mostly"], "largely": ["mostly"], "particularly": ["especially"],
+    "extremely": ["really", "super"], "very": ["really", "super"], "highly": ["really"],
+    "rapidly": ["fast", "quickly"], "enormous": ["huge", "massive"], "major": ["big"],
+    "minor": ["small"], "important": ["big", "key"], "famous": ["well-known", "big"],
+    "difficult": ["hard", "tough"], "excellent": ["great"], "angry": ["mad", "fuming"],
+    "disappointed": ["gutted", "let down"], "delighted": ["thrilled", "chuffed"],
+    "pleased": ["happy", "chuffed"], "concerned": ["worried"], "frightened": ["scared"],
+    "intelligent": ["smart", "clever"], "modern": ["new"], "former": ["ex", "old"],
+    "previous": ["last", "old"], "latest": ["newest"], "final": ["last"], "initial": ["first"],
+    "complete": ["whole", "full"], "various": ["different", "all sorts of"],
+    "several": ["a few", "a couple of"], "multiple": ["lots of", "a bunch of"],
+}  # fmt: skip
+CHAT_PHRASES = [
+    (r"\bchief executive(?: officer)?\b", ["boss", "ceo"]),
+    (r"\bpresided over\b", ["chaired", "ran", "was in charge of"]),
+    (r"\bpresides? over\b", ["chair", "run", "be in charge of"]),
+    (r"\bprime minister\b", ["pm"]),
+    (r"\bthe united states\b", ["the us", "the states", "america"]),
+    (r"\bthe united kingdom\b", ["the uk", "britain"]), (r"\bper ?cent\b", ["%"]),
+    (r"\bapproximately how\b", ["roughly how", "about how"]),
+    (r"\bmobile (?:tele)?phones?\b", ["mobiles", "phones"]),
+]  # fmt: skip
 PHRASES = [
     (r"^in what year\b", "when"), (r"^what year\b", "when"), (r"^during what year\b", "when"),
     (r"^on what date\b", "when"), (r"^in which year\b", "when"), (r"^at what time\b", "when"),
@@ -368,18 +550,25 @@ _FOLLOWS = (
 CLOSERS = ["", "", "", "??", " ?", " lol", " though", " exactly", " again", " btw", " pls"]
 
 
-def casual(question: str, title: str, rng: random.Random) -> str:
-    """The question as someone might type it in a chat (rules; see the module docstring)."""
+def casual(question: str, title: str, rng: random.Random, chat_words: bool = False) -> str:
+    """The question as someone might type it in a chat (rules; see the module docstring).
+    `chat_words` adds `CHAT_WORDS` and `CHAT_PHRASES` to the everyday words."""
     text = " ".join(question.strip().split()).rstrip("?").strip()
     text = text[:1].lower() + text[1:]
     for pattern, repl in PHRASES:
         if rng.random() < 0.8:
             text = re.sub(pattern, repl, text, flags=re.IGNORECASE)
+    if chat_words:
+        for pattern, options in CHAT_PHRASES:
+            if rng.random() < 0.9:
+                text = re.sub(pattern, rng.choice(options), text, flags=re.IGNORECASE)
 
     def everyday(m: re.Match) -> str:
         word = m.group(0)
-        new = EVERYDAY.get(word.casefold())
-        return new if new is not None and rng.random() < 0.7 else word
+        options = [EVERYDAY[word.casefold()]] if word.casefold() in EVERYDAY else []
+        if chat_words:
+            options += CHAT_WORDS.get(word.casefold(), [])
+        return rng.choice(options) if options and rng.random() < 0.7 else word
 
     text = re.sub(r"[A-Za-z]+", everyday, text)
     # The article's subject becomes "it"/"they": in a chat it is obvious what "it" is.
@@ -622,7 +811,7 @@ def build_groups(config, data: Path, squad2_train: list[str], squad2) -> tuple[l
     for group in groups:
         draw = rng.random()
         if draw < config.casual_share:
-            group.question = casual(group.question, group.title, rng)
+            group.question = casual(group.question, group.title, rng, config.chat_words)
             group.kind += "+casual"
         elif draw < config.casual_share + config.typo_share:
             group.question = with_typo(group.question, rng)

@@ -100,6 +100,7 @@ class Config:
     swap_questions: int = 5000
     selqa: bool = True  # SelQA dev (never test)
     casual_share: float = 0.35
+    chat_words: bool = False  # casual rewrites draw on reader_data.CHAT_WORDS too
     typo_share: float = 0.08
     negatives: int = 3  # per group, beside the positive
     max_length: int = 128  # word pieces per pair

@@ -154,3 +154,26 @@ def test_the_training_sample_can_favour_questions_worded_unlike_their_answer():
     assert reworded_first(view, questions, 2, 0.0) == questions[:2]
     chosen = reworded_first(view, questions, 2, 0.5)
     assert chosen == [other_words, same_words[0]]
+
+
+def test_casual_rewrites_can_draw_on_the_wider_chat_vocabulary():
+    """`--chat-words` lets a casual rewrite say a formal word the ways people type it; without it
+    the rewrite keeps the everyday words alone, and "how many" never loses its "many"."""
+    import random
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from reader_data import CHAT_WORDS, casual
+
+    question = "How many employees did the company sell to the corporation?"
+    plain = {casual(question, "Rank", random.Random(seed)) for seed in range(200)}
+    chat = {casual(question, "Rank", random.Random(seed), chat_words=True) for seed in range(200)}
+    chat_only = {w for word in ("employees", "company", "sell") for w in CHAT_WORDS[word]}
+    chat_only -= {"company"}
+
+    def says(texts: set[str], words: set[str]) -> bool:
+        return any(re.search(rf"\b{re.escape(w)}\b", t) for t in texts for w in words)
+
+    assert not says(plain, chat_only)
+    assert says(chat, {"flog", "offload"}) and says(chat, {"staff", "workers"})
+    assert all("how many" in text.lower() for text in plain | chat)
+    assert all(isinstance(v, list) and v for v in CHAT_WORDS.values())
