@@ -1,6 +1,6 @@
 """The reader's ablation: what each ingredient of reader v2's recipe adds, at a small scale.
 
-    python scripts/ablate_reader.py            # eight small trainings, then a table
+    python scripts/ablate_reader.py            # nine small trainings, then a table
     python scripts/ablate_reader.py --report   # only the table, from runs already made
     python scripts/ablate_reader.py --runs E F --seed 7   # in .reader-work/ablation-seed7
 
@@ -17,6 +17,8 @@ Each run trains the same small sample (`SMALL`) with one more ingredient than th
        the product reads
     H  E + a wider chat vocabulary in the casual rewrites (`--chat-words`: 420 words, several
        everyday or slang ways to say each)
+    I  E + negatives ranked as the product's hybrid retrieval ranks sentences (`--dense-negatives`:
+       shared words and MiniLM's cosine, fused by reciprocal rank), not by shared words alone
 
 and each is measured two ways, with no calibrator (the reader's own top probability):
 
@@ -54,6 +56,7 @@ RUNS = {
     "G": ["--negatives", "7", "--groups-per-batch", "4", "--squad-questions", "750",
           "--squad2-questions", "50", "--unanswerable-questions", "750", "--swap-questions", "250"],
     "H": ["--chat-words"],
+    "I": ["--dense-negatives"],
 }  # fmt: skip
 WHAT = {
     "A": "v1's recipe (SQuAD, SQuAD 2.0 dev train articles, SelQA dev; BCE)",
@@ -64,6 +67,7 @@ WHAT = {
     "F": "+ half the SQuAD sample worded unlike its answer",
     "G": "E, 7 negatives a group, half the questions (E's compute)",
     "H": "E + a wider chat vocabulary in the casual rewrites",
+    "I": "E + negatives ranked as hybrid retrieval ranks them (words and MiniLM)",
 }
 
 

@@ -10,7 +10,10 @@ Where the groups come from:
 
 - SQuAD v1.1 train: answerable questions. The answer's sentence is the positive; the negatives
   are the two sentences of the article that share the most words with the question (what
-  retrieval proposes) and one more of the same paragraph.
+  retrieval proposes) and one more of the same paragraph. `--dense-negatives` ranks the
+  article's sentences as the product's hybrid retrieval does instead: the shared words and
+  all-MiniLM-L6-v2's cosine, fused by reciprocal rank, so the reader also meets the topical
+  sentences that share few words with the question (what MiniLM brings to a casual question).
   `--reworded-share` draws that share of each article's sample from the questions worded unlike
   their answer sentence (at most a third of their words in it), so the reader cannot lean on
   shared words alone.
@@ -39,8 +42,11 @@ import random
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from qa_bot.reader.inputs import pair_text
 
@@ -148,9 +154,12 @@ class ArticleView:
     everything: list[tuple[int, int, Sentence]]
     words: list[set[str]]
     text: str
+    # Unit vectors of texts (MiniLM), when negatives are ranked as hybrid retrieval ranks them.
+    encode: Callable[[list[str]], np.ndarray] | None = None
+    vectors: np.ndarray | None = None  # of `everything`, computed on first use
 
     @classmethod
-    def of(cls, paragraphs: list[Paragraph]) -> ArticleView:
+    def of(cls, paragraphs: list[Paragraph], encode=None) -> ArticleView:
         everything = [
             (p, s, sentence)
             for p, para in enumerate(paragraphs)
@@ -161,13 +170,42 @@ class ArticleView:
             everything,
             [content_words(c[2].text) for c in everything],
             " ".join(c[2].text for c in everything).casefold(),
+            encode,
         )
 
     def ranked(self, question: str, keep) -> list[int]:
-        """Indexes into `everything` that pass `keep`, most shared words with the question first."""
+        """Indexes into `everything` that pass `keep`, most shared words with the question first,
+        or, with `encode`, fused by reciprocal rank with MiniLM's ranking (as the product's
+        hybrid retrieval fuses BM25 and MiniLM)."""
         words = content_words(question)
         found = [i for i, c in enumerate(self.everything) if keep(c)]
-        return sorted(found, key=lambda i: -len(words & self.words[i]))
+        lexical = sorted(found, key=lambda i: -len(words & self.words[i]))
+        if self.encode is None or not found:
+            return lexical
+        if self.vectors is None:
+            self.vectors = self.encode([c[2].text for c in self.everything])
+        cosine = self.vectors @ self.encode([question])[0]
+        dense = sorted(found, key=lambda i: -cosine[i])
+        return reciprocal_rank_fusion(lexical, dense)
+
+
+def reciprocal_rank_fusion(*rankings: list[int], k: int = 60) -> list[int]:
+    """One ranking from several: each item scores 1 / (k + its rank) in each (RRF, k = 60 as in
+    `qa_bot.answering.retrieve`); ties keep the first ranking's order."""
+    score: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            score[item] = score.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(score, key=lambda item: -score[item])
+
+
+def minilm_encoder() -> Callable[[list[str]], np.ndarray]:
+    """The product's own MiniLM (ONNX Runtime, offline), as a function from texts to unit
+    vectors; its ONNX export is cached in the user's qa-bot cache folder."""
+    from qa_bot.index.embeddings import make_embedder
+
+    embedder = make_embedder("minilm")
+    return lambda texts: embedder.embed_documents(texts)
 
 
 def _group(
@@ -731,7 +769,8 @@ def build_groups(config, data: Path, squad2_train: list[str], squad2) -> tuple[l
     counts: Counter = Counter()
     groups: list[Group] = []
     n = config.negatives
-    views = {title: ArticleView.of(paragraphs) for title, paragraphs in squad.items()}
+    encode = minilm_encoder() if config.dense_negatives else None
+    views = {title: ArticleView.of(paragraphs, encode) for title, paragraphs in squad.items()}
 
     # SQuAD v1.1: a share of every article's questions, in proportion to its size.
     total = sum(len(p.questions) for paras in squad.values() for p in paras)
@@ -759,7 +798,7 @@ def build_groups(config, data: Path, squad2_train: list[str], squad2) -> tuple[l
             for para in article["paragraphs"]
         ]
         paragraphs = [para for para in paragraphs if len(para.sentences) >= 2]
-        view = ArticleView.of(paragraphs)
+        view = ArticleView.of(paragraphs, encode)
         for p, para in enumerate(paragraphs):
             for qa in para.questions:
                 hardest = sentence_of_span(para, qa.get("plausible_answers", []))
@@ -770,7 +809,7 @@ def build_groups(config, data: Path, squad2_train: list[str], squad2) -> tuple[l
 
     # SQuAD 2.0 dev's training articles: answerable and unanswerable alike.
     for title in squad2_train:
-        view = ArticleView.of(squad2[title])
+        view = ArticleView.of(squad2[title], encode)
         asked = [(p, qa) for p, para in enumerate(view.paragraphs) for qa in para.questions]
         rng.shuffle(asked)
         for p, qa in asked[: config.squad2_questions]:

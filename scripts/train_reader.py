@@ -103,6 +103,7 @@ class Config:
     chat_words: bool = False  # casual rewrites draw on reader_data.CHAT_WORDS too
     typo_share: float = 0.08
     negatives: int = 3  # per group, beside the positive
+    dense_negatives: bool = False  # ranked by shared words and MiniLM, fused (reader_data)
     max_length: int = 128  # word pieces per pair
     groups_per_batch: int = 8
     learning_rate: float = 5e-5

@@ -177,3 +177,41 @@ def test_casual_rewrites_can_draw_on_the_wider_chat_vocabulary():
     assert says(chat, {"flog", "offload"}) and says(chat, {"staff", "workers"})
     assert all("how many" in text.lower() for text in plain | chat)
     assert all(isinstance(v, list) and v for v in CHAT_WORDS.values())
+
+
+def test_negatives_can_be_ranked_as_hybrid_retrieval_ranks_sentences():
+    """`--dense-negatives` fuses the shared-words ranking with MiniLM's (reciprocal rank), so a
+    topical sentence sharing no word with the question becomes a negative; without it the ranking
+    is the shared words alone. (A hand-made encoder stands in for MiniLM here.)"""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import numpy as np
+    from reader_data import ArticleView, Paragraph, Sentence, reciprocal_rank_fusion
+
+    texts = [
+        "The summit was held in the capital in spring.",
+        "Leaders of six countries met in Bishkek.",
+        "Heads of state gathered for the talks.",
+        "The weather was fine and the summit ended.",
+    ]
+    sentences, at = [], 0
+    for t in texts:
+        sentences.append(Sentence(t, at, at + len(t)))
+        at += len(t) + 1
+    question = "Which presidents attended the summit?"
+    closeness = {question: [0.2, 0.4, 1.0, 0.0]}  # MiniLM-like: "heads of state" is nearest
+    closeness |= {t: list(row) for t, row in zip(texts, np.eye(4) * [0.3, 0.5, 1.0, 0.1])}
+    calls: list[list[str]] = []
+
+    def encode(batch: list[str]) -> np.ndarray:
+        calls.append(batch)
+        return np.array([closeness[t] for t in batch])
+
+    everyone = lambda c: True  # noqa: E731
+    plain = ArticleView.of([Paragraph("Summit", sentences)])
+    assert plain.ranked(question, everyone) == [0, 3, 1, 2]  # "summit" first, no-overlap last
+    hybrid = ArticleView.of([Paragraph("Summit", sentences)], encode)
+    assert hybrid.ranked(question, everyone) == [0, 2, 1, 3]
+    assert hybrid.ranked(question, lambda c: c[1] != 0) == [3, 2, 1]
+    assert len(calls) == 3  # the article's sentences once, then each question
+    assert reciprocal_rank_fusion([0, 1, 2], [2, 1, 0]) == [0, 2, 1]  # a tie keeps the first's order
+    assert reciprocal_rank_fusion([3, 1, 2], [1, 2, 3]) == [1, 3, 2]
