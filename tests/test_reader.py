@@ -105,6 +105,8 @@ def test_the_training_script_runs_end_to_end(tmp_path):
     card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
     digest = hashlib.sha256((out / "model.onnx").read_bytes()).hexdigest()
     assert digest in card and "sentence_selection_top1" in card
+    # Attention is fused too (int8 QAttention), not only LayerNorm and GELU: the card says so.
+    assert "fused by ONNX Runtime: attention, embeddings, LayerNorm, GELU" in card
     scores = Reader(out).score("Who won?", ["Smith won the race.", "It rained."])
     assert scores.shape == (2,)
     # The card's figures are what a re-run of its held-out measurement gives.
@@ -199,7 +201,8 @@ def test_negatives_can_be_ranked_as_hybrid_retrieval_ranks_sentences():
         at += len(t) + 1
     question = "Which presidents attended the summit?"
     closeness = {question: [0.2, 0.4, 1.0, 0.0]}  # MiniLM-like: "heads of state" is nearest
-    closeness |= {t: list(row) for t, row in zip(texts, np.eye(4) * [0.3, 0.5, 1.0, 0.1])}
+    rows = np.eye(4) * [0.3, 0.5, 1.0, 0.1]
+    closeness |= {t: list(row) for t, row in zip(texts, rows, strict=True)}
     calls: list[list[str]] = []
 
     def encode(batch: list[str]) -> np.ndarray:
@@ -213,5 +216,5 @@ def test_negatives_can_be_ranked_as_hybrid_retrieval_ranks_sentences():
     assert hybrid.ranked(question, everyone) == [0, 2, 1, 3]
     assert hybrid.ranked(question, lambda c: c[1] != 0) == [3, 2, 1]
     assert len(calls) == 3  # the article's sentences once, then each question
-    assert reciprocal_rank_fusion([0, 1, 2], [2, 1, 0]) == [0, 2, 1]  # a tie keeps the first's order
+    assert reciprocal_rank_fusion([0, 1, 2], [2, 1, 0]) == [0, 2, 1]  # a tie: the first's order
     assert reciprocal_rank_fusion([3, 1, 2], [1, 2, 3]) == [1, 3, 2]
