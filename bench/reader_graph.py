@@ -1,0 +1,110 @@
+"""How the reader's ONNX graph is built: attention fused or not, side by side on one model.
+
+    python bench/reader_graph.py --model .reader-work/work/model   # a trained full-precision reader
+
+`scripts/train_reader.py` exports the trained reader to ONNX, lets ONNX Runtime fuse the
+transformer's operators and quantises it to int8. PyTorch's default attention (SDPA) exports as a
+pattern ONNX Runtime does not fuse; exported eagerly, attention fuses into one int8 QAttention
+operator a layer. This exports the same weights both ways and compares them on the bundled
+article: the time of one read (8 sentences of a question, the product's batch), alternating the
+two graphs so a noisy machine weighs on both alike, and how far each int8 graph's logits are from
+the full-precision model's. Needs the `[train]` extra (torch, transformers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "src")]
+
+QUESTIONS = [
+    "who will chair the next summit",
+    "What did the leaders agree on?",
+    "where was it held",
+    "Which country skipped the meeting and why?",
+    "how many members does the alliance have",
+]
+
+
+def pairs_of(article: Path, title: str) -> list[list[tuple[str, str]]]:
+    """Reads of 8 (question, sentence) pairs: each question against runs of 8 sentences."""
+    from qa_bot.reader import pair_text
+
+    text = " ".join(article.read_text(encoding="utf-8").split())
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 5]
+    runs = [sentences[i : i + 8] for i in range(0, len(sentences) - 7, 4)]
+    return [[(q, pair_text(title, s)) for s in run] for q in QUESTIONS for run in runs]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, required=True, help="a full-precision reader folder")
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args(argv)
+
+    import torch
+    from train_reader import export_onnx, fused_operators
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from qa_bot.reader import Reader
+
+    article = ROOT / "corpus" / "csto-summit-bishkek.txt"
+    reads = pairs_of(article, "CSTO summit in Bishkek")
+    flat = [pair for read in reads for pair in read]
+    tokenizer = AutoTokenizer.from_pretrained(args.model)
+    model = AutoModelForSequenceClassification.from_pretrained(args.model, dtype=torch.float32)
+    with torch.no_grad():
+        batch = tokenizer(
+            [q for q, _ in flat], [c for _, c in flat], truncation=True, max_length=128,
+            padding=True, return_tensors="pt",
+        )  # fmt: skip
+        reference = model(**batch).logits.reshape(-1).numpy()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        readers, times = {}, {}
+        for attention in ("sdpa", "eager"):
+            folder = Path(tmp) / attention
+            work = Path(tmp) / f"{attention}-fp32"
+            work.mkdir()
+            for f in args.model.iterdir():
+                if f.suffix != ".onnx":
+                    (work / f.name).write_bytes(f.read_bytes())
+            export_onnx(work, folder, 128, attention=attention)
+            readers[attention] = Reader(folder)
+            times[attention] = []
+            print(f"{attention:5s} graph fuses: {fused_operators(folder / 'model.onnx')}")
+        for reader in readers.values():  # warm
+            reader._batched_logits(reads[0], 32)
+        for _ in range(args.rounds):
+            for read in reads:
+                for attention, reader in readers.items():
+                    start = time.perf_counter()
+                    reader._batched_logits(read, 32)  # uncached, as a new question is
+                    times[attention].append((time.perf_counter() - start) * 1000)
+
+        print(f"\n{len(reads)} reads of 8 pairs x {args.rounds} rounds, bundled article\n")
+        print("| graph | read of 8, p50 | p95 | ratio to SDPA | int8 vs fp32 logit, mean / max |")
+        print("|---|---:|---:|---:|---|")
+        base = statistics.median(times["sdpa"])
+        for attention, reader in readers.items():
+            t = sorted(times[attention])
+            logits = np.concatenate([reader._batched_logits(read, 32) for read in reads])
+            gap = np.abs(logits - reference)
+            print(
+                f"| {attention} | {statistics.median(t):.1f} ms | {t[int(0.95 * len(t))]:.1f} ms "
+                f"| {statistics.median(t) / base:.2f}x | {gap.mean():.3f} / {gap.max():.3f} |"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
