@@ -2,6 +2,7 @@
 
     python scripts/fit_reader.py            # fit, print, write reading_params.json
     python scripts/fit_reader.py --check    # fit and print only
+    python scripts/fit_reader.py --failures # where the shipped decision fails, by gold set
 
 The reader ranks the sentences; what stays to fit is how the answerer decides:
 
@@ -190,12 +191,63 @@ def retrieval_cut(groups: dict[str, list[Prepared]]) -> dict[int, float]:
     return out
 
 
+FAILURES = (
+    "answered right",
+    "evidence not read (retrieval's cut)",
+    "another sentence ranked first",
+    "evidence ranked first, answered unsure",
+    "evidence ranked first, not found",
+    "evidence ranked first and quoted, judged wrong",
+)
+
+
+def failure_breakdown(groups: dict[str, list[Prepared]], params: ReadingParams) -> dict:
+    """For each gold set, where its answerable dev cases end: which step loses the answer."""
+    answerer = ReadingAnswerer(params=params)
+    out: dict = {}
+    for name, prepared in groups.items():
+        counts = dict.fromkeys(FAILURES, 0)
+        for p in prepared:
+            if not p.case.answerable or not p.case.evidence:
+                continue
+            reading = answerer.read(p.resolved, p.candidates, p.table)
+            answer = answerer.answer(p.resolved, p.candidates, p.table)
+            ranked = [s.candidate.chunk.text for s in reading.scored]
+            holds = [any(contains_evidence(t, e) for e in p.case.evidence) for t in ranked]
+            if judge(p.case, answer).correct:
+                where = FAILURES[0]
+            elif not any(holds):
+                where = FAILURES[1]
+            elif not holds[0]:
+                where = FAILURES[2]
+            elif answer.status == UNSURE:
+                where = FAILURES[3]
+            elif answer.abstained:
+                where = FAILURES[4]
+            else:
+                where = FAILURES[5]
+            counts[where] += 1
+        out[name] = counts
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="print only; do not write")
+    parser.add_argument(
+        "--failures", action="store_true", help="where the shipped decision fails; no fit"
+    )
     args = parser.parse_args(argv)
     stack = contextlib.ExitStack()
     groups = prepare_all(stack)
+    if args.failures:
+        found = failure_breakdown(groups, ReadingParams.load())
+        print("| answerable dev cases | " + " | ".join(found) + " |")
+        print("|---|" + "---:|" * len(found))
+        for where in FAILURES:
+            print(f"| {where} | " + " | ".join(str(c[where]) for c in found.values()) + " |")
+        stack.close()
+        return 0
     print(f"dev cases: {', '.join(f'{k} {len(v)}' for k, v in groups.items())}")
     cut = retrieval_cut(groups)
     print("evidence read at depth: " + ", ".join(f"{k}: {v:.1%}" for k, v in cut.items()))
