@@ -1,6 +1,6 @@
 """The reader's ablation: what each ingredient of reader v2's recipe adds, at a small scale.
 
-    python scripts/ablate_reader.py            # nine small trainings, then a table
+    python scripts/ablate_reader.py            # ten small trainings, then a table
     python scripts/ablate_reader.py --report   # only the table, from runs already made
     python scripts/ablate_reader.py --runs E F --seed 7   # in .reader-work/ablation-seed7
 
@@ -19,6 +19,7 @@ Each run trains the same small sample (`SMALL`) with one more ingredient than th
        everyday or slang ways to say each)
     I  E + negatives ranked as the product's hybrid retrieval ranks sentences (`--dense-negatives`:
        shared words and MiniLM's cosine, fused by reciprocal rank), not by shared words alone
+    J  E with 60 % of all questions rewritten the casual way instead of 35 % (`--casual-share`)
 
 and each is measured two ways, with no calibrator (the reader's own top probability):
 
@@ -57,6 +58,7 @@ RUNS = {
           "--squad2-questions", "50", "--unanswerable-questions", "750", "--swap-questions", "250"],
     "H": ["--chat-words"],
     "I": ["--dense-negatives"],
+    "J": ["--casual-share", "0.6"],
 }  # fmt: skip
 WHAT = {
     "A": "v1's recipe (SQuAD, SQuAD 2.0 dev train articles, SelQA dev; BCE)",
@@ -68,6 +70,7 @@ WHAT = {
     "G": "E, 7 negatives a group, half the questions (E's compute)",
     "H": "E + a wider chat vocabulary in the casual rewrites",
     "I": "E + negatives ranked as hybrid retrieval ranks them (words and MiniLM)",
+    "J": "E with 60 % of questions rewritten casually (E: 35 %)",
 }
 
 
