@@ -433,10 +433,17 @@ def onnx_scorer(folder: Path):
 
 
 def export_onnx(
-    model_dir: Path, out: Path, max_length: int, *, fuse: bool = True, attention: str = "eager"
+    model_dir: Path,
+    out: Path,
+    max_length: int,
+    *,
+    fuse: bool = True,
+    attention: str = "eager",
+    fuse_embeddings: bool = True,
 ) -> None:
     """Export to ONNX, fuse the transformer's operators, quantise the weights to int8.
-    `attention="sdpa"` exports as the shipped v2 reader was (bench/reader_graph.py compares)."""
+    `attention="sdpa"` exports as reader v2 was trained and exported (bench/reader_graph.py
+    compares); `fuse_embeddings=False` keeps the embeddings' layer as that export had it."""
     import shutil
 
     import torch
@@ -473,15 +480,21 @@ def export_onnx(
     if fuse:
         # Fused attention, LayerNorm and GELU: fewer, bigger kernels (see bench/reader_suite.py
         # for the speed it buys). Offline: the optimiser only rewrites the graph.
+        from onnxruntime.transformers.fusion_options import FusionOptions
         from onnxruntime.transformers.optimizer import optimize_model
 
         config = model.config
+        options = FusionOptions("bert")
+        # Fused, the embeddings' LayerNorm weights are quantised too (QEmbedLayerNormalization);
+        # unfused they stay float, as in reader v2's graph (scripts/refuse_reader.py needs that).
+        options.enable_embed_layer_norm = fuse_embeddings
         fused = optimize_model(
             str(fp32),
             model_type="bert",
             num_heads=config.num_attention_heads,
             hidden_size=config.hidden_size,
             opt_level=1,
+            optimization_options=options,
         )
         source = model_dir / "model.fused.onnx"
         fused.save_model_to_file(str(source))

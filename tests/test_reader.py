@@ -116,6 +116,61 @@ def test_the_training_script_runs_end_to_end(tmp_path):
     assert checked.returncode == 0 and "the card matches" in checked.stdout, checked.stdout
 
 
+@pytest.mark.slow
+def test_an_unfused_int8_graph_is_rebuilt_fused_with_the_same_int8_weights(tmp_path):
+    """scripts/refuse_reader.py on a small BERT exported as reader v2 was (SDPA attention,
+    unfused): the rebuilt graph runs attention as QAttention, its int8 matrices are the
+    original's, and it scores pairs as the original does, up to int8 noise."""
+    import numpy as np
+    import onnx
+    import torch
+    from onnx import numpy_helper
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from refuse_reader import rebuild
+    from train_reader import export_onnx, fused_operators
+
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=30522, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=128, num_labels=1,
+    )  # fmt: skip
+    source = tmp_path / "source"
+    model = BertForSequenceClassification(config)
+    with torch.no_grad():  # no two tensors alike: the exporter merges identical initialisers
+        for parameter in model.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    model.save_pretrained(source)
+    AutoTokenizer.from_pretrained(MODEL_DIR).save_pretrained(source)
+    unfused, fused = tmp_path / "unfused", tmp_path / "fused"
+    export_onnx(source, unfused, 128, attention="sdpa")
+    assert "attention" not in fused_operators(unfused / "model.onnx")
+
+    rebuild(unfused, fused)
+    assert fused_operators(fused / "model.onnx") == "attention, LayerNorm, GELU"
+
+    def int8_matrices(model):
+        graph = onnx.load(str(model)).graph
+        return {
+            t.name: numpy_helper.to_array(t)
+            for t in graph.initializer
+            if t.name.endswith("_quantized") and t.data_type == onnx.TensorProto.INT8
+        }
+
+    before, after = int8_matrices(unfused / "model.onnx"), int8_matrices(fused / "model.onnx")
+    for layer in range(2):  # query, key and value side by side in one QAttention matrix
+        qkv = after[f"Attention_{layer}_qkv_weight_quantized"]
+        names = sorted(
+            (n for n in before if n.startswith("onnx::MatMul")), key=lambda n: int(n.split("_")[1])
+        )
+        assert any(np.array_equal(qkv[:, :64], before[n]) for n in names)
+    pairs = [("Who won?", "Smith won the race."), ("When?", "It rained on Monday.")]
+    original = Reader(unfused).pair_logits(pairs)
+    rebuilt = Reader(fused).pair_logits(pairs)
+    assert np.allclose(original, rebuilt, atol=0.05)
+
+
 def test_the_training_data_this_file_needs_is_what_the_script_reads():
     import ast
 
