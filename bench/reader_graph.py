@@ -1,6 +1,7 @@
 """How the reader's ONNX graph is built: attention fused or not, side by side on one model.
 
     python bench/reader_graph.py --model .reader-work/work/model   # a trained full-precision reader
+    python bench/reader_graph.py --graphs OLD_DIR src/qa_bot/reader/model   # two int8 readers
 
 `scripts/train_reader.py` exports the trained reader to ONNX, lets ONNX Runtime fuse the
 transformer's operators and quantises it to int8. PyTorch's default attention (SDPA) exports as a
@@ -9,6 +10,10 @@ operator a layer. This exports the same weights both ways and compares them on t
 article: the time of one read (8 sentences of a question, the product's batch), alternating the
 two graphs so a noisy machine weighs on both alike, and how far each int8 graph's logits are from
 the full-precision model's. Needs the `[train]` extra (torch, transformers).
+
+`--graphs A B` times two int8 reader folders the same way (no torch): a graph before and after
+`scripts/refuse_reader.py`, say. It prints how far B's logits are from A's, then times a warm
+`answer()` on the bundled article's gold questions (no follow-ups) with each graph in turn.
 """
 
 from __future__ import annotations
@@ -45,11 +50,98 @@ def pairs_of(article: Path, title: str) -> list[list[tuple[str, str]]]:
     return [[(q, pair_text(title, s)) for s in run] for q in QUESTIONS for run in runs]
 
 
+def timed(readers: dict, reads: list, rounds: int) -> dict[str, list[float]]:
+    """Milliseconds of each read, the readers taking turns on every read."""
+    times: dict[str, list[float]] = {name: [] for name in readers}
+    for reader in readers.values():  # warm
+        reader._batched_logits(reads[0], 32)
+    for _ in range(rounds):
+        for read in reads:
+            for name, reader in readers.items():
+                start = time.perf_counter()
+                reader._batched_logits(read, 32)  # uncached, as a new question is
+                times[name].append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def compare_graphs(folders: list[Path], rounds: int) -> int:
+    from train_reader import fused_operators
+
+    from qa_bot.reader import Reader
+
+    reads = pairs_of(ROOT / "corpus" / "csto-summit-bishkek.txt", "CSTO summit in Bishkek")
+    readers = {str(folder): Reader(folder) for folder in folders}
+    for name in readers:
+        print(f"{name}: fuses {fused_operators(Path(name) / 'model.onnx')}")
+    times = timed(readers, reads, rounds)
+    first = list(readers)[0]
+    reference = np.concatenate([readers[first]._batched_logits(read, 32) for read in reads])
+    print(f"\n{len(reads)} reads of 8 pairs x {rounds} rounds, bundled article\n")
+    print(
+        "| graph | read of 8, p50 | p95 | ratio to the first | logit gap to the first, mean/max |"
+    )
+    print("|---|---:|---:|---:|---|")
+    base = statistics.median(times[first])
+    for name, reader in readers.items():
+        t = sorted(times[name])
+        logits = np.concatenate([reader._batched_logits(read, 32) for read in reads])
+        gap = np.abs(logits - reference)
+        print(
+            f"| {name} | {statistics.median(t):.1f} ms | {t[int(0.95 * len(t))]:.1f} ms "
+            f"| {statistics.median(t) / base:.2f}x | {gap.mean():.3f} / {gap.max():.3f} |"
+        )
+    answer_times(readers, rounds=max(1, rounds // 10))
+    return 0
+
+
+def answer_times(readers: dict, rounds: int) -> None:
+    """Warm `answer()` on the bundled article with each reader in turn, question by question."""
+    import tempfile
+
+    from qa_bot import Settings
+    from qa_bot.answering.answerers.reading import ReadingAnswerer
+    from qa_bot.engine import Engine
+    from qa_bot.eval.gold import load_gold
+
+    gold = ROOT / "eval" / "gold"
+    cases = [c for name in ("csto.jsonl", "csto-dev2.jsonl") for c in load_gold(gold / name)]
+    questions = [c.question for c in cases if not c.history]
+    times: dict[str, list[float]] = {name: [] for name in readers}
+    with tempfile.TemporaryDirectory() as data:
+        engine = Engine(Settings.load(data_dir=data))
+        engine.warm_up()
+        answerer = engine.answerer_for(None)
+        assert isinstance(answerer, ReadingAnswerer)
+        for _ in range(rounds):
+            for question in questions:
+                for name, reader in readers.items():
+                    answerer._reader = reader
+                    reader._recent.clear()  # a new question each time
+                    engine.embedder.clear_cache()
+                    start = time.perf_counter()
+                    engine.answer(question)
+                    times[name].append((time.perf_counter() - start) * 1000)
+    first = list(readers)[0]
+    base = statistics.median(times[first]), sorted(times[first])[int(0.95 * len(times[first]))]
+    print(f"\nwarm answer(), {len(questions)} questions x {rounds} rounds, the graphs in turn\n")
+    print("| graph | p50 | p95 | ratio to the first, p50 / p95 |")
+    print("|---|---:|---:|---|")
+    for name in readers:
+        t = sorted(times[name])
+        p50, p95 = statistics.median(t), t[int(0.95 * len(t))]
+        ratio = f"{p50 / base[0]:.2f}x / {p95 / base[1]:.2f}x"
+        print(f"| {name} | {p50:.1f} ms | {p95:.1f} ms | {ratio} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, required=True, help="a full-precision reader folder")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", type=Path, help="a full-precision reader folder")
+    source.add_argument("--graphs", type=Path, nargs=2, help="two int8 reader folders")
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args(argv)
+    if args.graphs:
+        return compare_graphs(args.graphs, args.rounds)
 
     import torch
     from train_reader import export_onnx, fused_operators
@@ -70,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         reference = model(**batch).logits.reshape(-1).numpy()
 
     with tempfile.TemporaryDirectory() as tmp:
-        readers, times = {}, {}
+        readers = {}
         for attention in ("sdpa", "eager"):
             folder = Path(tmp) / attention
             work = Path(tmp) / f"{attention}-fp32"
@@ -80,16 +172,8 @@ def main(argv: list[str] | None = None) -> int:
                     (work / f.name).write_bytes(f.read_bytes())
             export_onnx(work, folder, 128, attention=attention)
             readers[attention] = Reader(folder)
-            times[attention] = []
             print(f"{attention:5s} graph fuses: {fused_operators(folder / 'model.onnx')}")
-        for reader in readers.values():  # warm
-            reader._batched_logits(reads[0], 32)
-        for _ in range(args.rounds):
-            for read in reads:
-                for attention, reader in readers.items():
-                    start = time.perf_counter()
-                    reader._batched_logits(read, 32)  # uncached, as a new question is
-                    times[attention].append((time.perf_counter() - start) * 1000)
+        times = timed(readers, reads, args.rounds)
 
         print(f"\n{len(reads)} reads of 8 pairs x {args.rounds} rounds, bundled article\n")
         print("| graph | read of 8, p50 | p95 | ratio to SDPA | int8 vs fp32 logit, mean / max |")
