@@ -116,6 +116,16 @@ def test_the_training_script_runs_end_to_end(tmp_path):
     assert checked.returncode == 0 and "the card matches" in checked.stdout, checked.stdout
 
 
+def test_the_shipped_graph_runs_attention_as_fused_operators():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from train_reader import fused_operators
+
+    fused = fused_operators(MODEL_DIR / "model.onnx")
+    assert fused == "attention, LayerNorm, GELU"
+    card = (MODEL_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert f"fused by ONNX Runtime: {fused}" in card
+
+
 @pytest.mark.slow
 def test_an_unfused_int8_graph_is_rebuilt_fused_with_the_same_int8_weights(tmp_path):
     """scripts/refuse_reader.py on a small BERT exported as reader v2 was (SDPA attention,
