@@ -269,8 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     _, _, _, best, rows = results[0]
     best = replace(best, unsure_at=choose_unsure_at(rows, best.calibrator, best.answer_at))
     full = score(groups, best)
-    # Early stop: the lowest certainty that changes no dev figure.
-    for sure in (3.0, 4.0, 5.0, 6.0, 8.0):
+    # Early stop: the lowest certainty that changes no dev figure. It starts above 0, where the
+    # reader's logit begins to mean "answers" (2026-12-03: 0.5 stops after the first 8
+    # sentences for 36 % of dev questions, 3.0 for 2 %; 0.0 changed a figure).
+    for sure in (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0):
         if score(groups, replace(best, sure_logit=sure)) == full:
             best = replace(best, sure_logit=sure)
             break
