@@ -64,6 +64,22 @@ def timed(readers: dict, reads: list, rounds: int) -> dict[str, list[float]]:
     return times
 
 
+def print_reads(readers: dict, times: dict, reads: list, reference, base: str, gap: str) -> None:
+    """The table of read times, each against the first reader's, and each reader's logits
+    against `reference`."""
+    print(f"| graph | read of 8, p50 | p95 | ratio to {base} | {gap}, mean / max |")
+    print("|---|---:|---:|---:|---|")
+    first = statistics.median(times[next(iter(readers))])
+    for name, reader in readers.items():
+        t = sorted(times[name])
+        logits = np.concatenate([reader._batched_logits(read, 32) for read in reads])
+        gaps = np.abs(logits - reference)
+        print(
+            f"| {name} | {statistics.median(t):.1f} ms | {t[int(0.95 * len(t))]:.1f} ms "
+            f"| {statistics.median(t) / first:.2f}x | {gaps.mean():.3f} / {gaps.max():.3f} |"
+        )
+
+
 def compare_graphs(folders: list[Path], rounds: int) -> int:
     from train_reader import fused_operators
 
@@ -77,19 +93,7 @@ def compare_graphs(folders: list[Path], rounds: int) -> int:
     first = list(readers)[0]
     reference = np.concatenate([readers[first]._batched_logits(read, 32) for read in reads])
     print(f"\n{len(reads)} reads of 8 pairs x {rounds} rounds, bundled article\n")
-    print(
-        "| graph | read of 8, p50 | p95 | ratio to the first | logit gap to the first, mean/max |"
-    )
-    print("|---|---:|---:|---:|---|")
-    base = statistics.median(times[first])
-    for name, reader in readers.items():
-        t = sorted(times[name])
-        logits = np.concatenate([reader._batched_logits(read, 32) for read in reads])
-        gap = np.abs(logits - reference)
-        print(
-            f"| {name} | {statistics.median(t):.1f} ms | {t[int(0.95 * len(t))]:.1f} ms "
-            f"| {statistics.median(t) / base:.2f}x | {gap.mean():.3f} / {gap.max():.3f} |"
-        )
+    print_reads(readers, times, reads, reference, "the first", "logit gap to the first")
     answer_times(readers, rounds=max(1, rounds // 10))
     return 0
 
@@ -176,17 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         times = timed(readers, reads, args.rounds)
 
         print(f"\n{len(reads)} reads of 8 pairs x {args.rounds} rounds, bundled article\n")
-        print("| graph | read of 8, p50 | p95 | ratio to SDPA | int8 vs fp32 logit, mean / max |")
-        print("|---|---:|---:|---:|---|")
-        base = statistics.median(times["sdpa"])
-        for attention, reader in readers.items():
-            t = sorted(times[attention])
-            logits = np.concatenate([reader._batched_logits(read, 32) for read in reads])
-            gap = np.abs(logits - reference)
-            print(
-                f"| {attention} | {statistics.median(t):.1f} ms | {t[int(0.95 * len(t))]:.1f} ms "
-                f"| {statistics.median(t) / base:.2f}x | {gap.mean():.3f} / {gap.max():.3f} |"
-            )
+        print_reads(readers, times, reads, reference, "SDPA", "int8 vs fp32 logit")
     return 0
 
 

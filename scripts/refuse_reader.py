@@ -25,6 +25,7 @@ calibrator fitted on the shipped graph still holds; the card's figures are re-me
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -79,8 +80,6 @@ def dequantised_weights(model: Path) -> dict:
 
 
 def rebuild(model_dir: Path, out: Path) -> None:
-    import json
-
     import torch
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
