@@ -50,14 +50,21 @@ def pairs_of(article: Path, title: str) -> list[list[tuple[str, str]]]:
     return [[(q, pair_text(title, s)) for s in run] for q in QUESTIONS for run in runs]
 
 
+def in_turn(readers: dict, turn: int) -> list:
+    """The readers' (name, reader) pairs, in reverse order on every other turn."""
+    pairs = list(readers.items())
+    return pairs if turn % 2 == 0 else pairs[::-1]
+
+
 def timed(readers: dict, reads: list, rounds: int) -> dict[str, list[float]]:
-    """Milliseconds of each read, the readers taking turns on every read."""
+    """Milliseconds of each read, the readers taking turns on every read (which goes first
+    alternates, so neither always runs just after the other)."""
     times: dict[str, list[float]] = {name: [] for name in readers}
     for reader in readers.values():  # warm
         reader._batched_logits(reads[0], 32)
     for _ in range(rounds):
-        for read in reads:
-            for name, reader in readers.items():
+        for turn, read in enumerate(reads):
+            for name, reader in in_turn(readers, turn):
                 start = time.perf_counter()
                 reader._batched_logits(read, 32)  # uncached, as a new question is
                 times[name].append((time.perf_counter() - start) * 1000)
@@ -117,8 +124,8 @@ def answer_times(readers: dict, rounds: int) -> None:
         answerer = engine.answerer_for(None)
         assert isinstance(answerer, ReadingAnswerer)
         for _ in range(rounds):
-            for question in questions:
-                for name, reader in readers.items():
+            for turn, question in enumerate(questions):
+                for name, reader in in_turn(readers, turn):
                     answerer._reader = reader
                     reader._recent.clear()  # a new question each time
                     engine.embedder.clear_cache()
