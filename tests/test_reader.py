@@ -180,6 +180,14 @@ def test_an_unfused_int8_graph_is_rebuilt_fused_with_the_same_int8_weights(tmp_p
     rebuilt = Reader(fused).pair_logits(pairs)
     assert np.allclose(original, rebuilt, atol=0.05)
 
+    # Training can go on from either graph (`train_reader.py --init-from`): both give back the
+    # same BERT weights, query, key and value split out of the fused matrix.
+    from train_reader import from_int8
+
+    weights = [from_int8(folder)[0].state_dict() for folder in (unfused, fused)]
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
 
 def test_the_training_data_this_file_needs_is_what_the_script_reads():
     import ast
@@ -244,6 +252,80 @@ def test_casual_rewrites_can_draw_on_the_wider_chat_vocabulary():
     assert says(chat, {"flog", "offload"}) and says(chat, {"staff", "workers"})
     assert all("how many" in text.lower() for text in plain | chat)
     assert all(isinstance(v, list) and v for v in CHAT_WORDS.values())
+
+
+def test_written_chat_questions_make_groups_by_id_and_wording(tmp_path):
+    """`--written-casual`: a written chat question replaces the SQuAD question of the same id
+    *and* wording (ids repeat in the SQuAD 2.0 train unanswerables), keeps its answer sentence
+    as the positive, and an unanswerable one keeps its plausible-answer sentence as the
+    hardest negative."""
+    import json
+    import random
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from reader_data import ArticleView, Paragraph, split_sentences, written_casual_groups
+
+    context = "The summit was held in Bishkek. Russia will chair the next one in Moscow."
+    answer = context.index("Russia")
+    squad_qa = {
+        "id": "a1",
+        "question": "Which country will preside over the next summit?",
+        "answers": [{"text": "Russia", "answer_start": answer}],
+    }
+    views = {"CSTO": ArticleView.of([Paragraph("CSTO", split_sentences(context), [squad_qa])])}
+    unanswerable = {
+        "data": [
+            {
+                "title": "CSTO",
+                "paragraphs": [
+                    {
+                        "context": context,
+                        "qas": [
+                            {
+                                "id": "CSTO-0",
+                                "question": "Which city hosted the first summit?",
+                                "plausible_answers": [{"text": "Bishkek", "answer_start": 23}],
+                            },
+                            {"id": "CSTO-0", "question": "Who vetoed it?", "answers": []},
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    written = tmp_path / "written.jsonl"
+    rows = [
+        {"id": "a1", "question": squad_qa["question"], "casual": "who's running the next one"},
+        {
+            "id": "CSTO-0",
+            "question": "Which city hosted the first summit?",
+            "casual": "where was #1",
+        },
+        {"id": "a1", "question": "Another wording", "casual": "never used"},
+    ]
+    written.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    groups = written_casual_groups(written, views, unanswerable, random.Random(0), 3)
+    by_kind = {g.kind: g for g in groups}
+    assert sorted(by_kind) == ["written-chat", "written-chat-no"]
+    chat = by_kind["written-chat"]
+    assert chat.question == "who's running the next one"
+    assert "Russia will chair" in chat.candidates[chat.target]
+    no = by_kind["written-chat-no"]
+    assert no.question == "where was #1" and no.target == -1
+    assert any("held in Bishkek" in c for c in no.candidates)
+
+
+def test_training_refuses_to_go_on_from_a_reader_with_another_held_out_split(tmp_path):
+    """`--init-from` a reader trained with another seed would hold out articles that reader
+    trained on (SQuAD 2.0 dev is split by the seed): refused, with the reason."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from train_reader import Config, card_blocks, same_split
+
+    card = (MODEL_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
+    shipped_seed = card_blocks(card)[0]["seed"]
+    same_split(Config(seed=shipped_seed), MODEL_DIR)
+    with pytest.raises(SystemExit, match="would not be held out"):
+        same_split(Config(seed=shipped_seed + 1), MODEL_DIR)
 
 
 def test_negatives_can_be_ranked_as_hybrid_retrieval_ranks_sentences():
