@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,7 +55,7 @@ from reader_sets import (  # noqa: E402
     squadshifts_new_wiki,
     wikiqa_test,
 )
-from train_reader import auc  # noqa: E402  (the card's AUC: ties count half)
+from train_reader import auc, files_from_git  # noqa: E402  (auc: the card's, ties count half)
 
 from qa_bot.answering.answer_types import expected_type  # noqa: E402
 from qa_bot.answering.answerers.reading import ReadingAnswerer, ReadingParams  # noqa: E402
@@ -88,16 +87,7 @@ class Contender:
 
 def v1_folder(work: Path) -> Path:
     """The first reader's files, from this repository's history."""
-    folder = work / "reader-v1"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in V1_FILES:
-        blob = subprocess.run(
-            ["git", "-C", str(ROOT), "show", f"{V1_COMMIT}:src/qa_bot/reader/model/{name}"],
-            capture_output=True,
-            check=True,
-        ).stdout
-        (folder / name).write_bytes(blob)
-    return folder
+    return files_from_git(V1_COMMIT, "src/qa_bot/reader/model", V1_FILES, work / "reader-v1")
 
 
 # -- reader-level sets -----------------------------------------------------------------

@@ -795,6 +795,7 @@ def build_groups(config, data: Path, squad2_train: list[str], squad2) -> tuple[l
     # SQuAD 2.0 train unanswerables: the plausible answer's sentence is the hardest negative.
     raw = json.loads((data / "squad" / "train-v2.0-unanswerable.json").read_text("utf-8"))
     impossible = []
+    unanswerable_views: dict[str, ArticleView] = {}
     for article in raw["data"]:
         title = article["title"].replace("_", " ")
         paragraphs = [
@@ -802,7 +803,7 @@ def build_groups(config, data: Path, squad2_train: list[str], squad2) -> tuple[l
             for para in article["paragraphs"]
         ]
         paragraphs = [para for para in paragraphs if len(para.sentences) >= 2]
-        view = ArticleView.of(paragraphs, encode)
+        view = unanswerable_views[title] = ArticleView.of(paragraphs, encode)
         for p, para in enumerate(paragraphs):
             for qa in para.questions:
                 hardest = sentence_of_span(para, qa.get("plausible_answers", []))
@@ -853,7 +854,7 @@ def build_groups(config, data: Path, squad2_train: list[str], squad2) -> tuple[l
     # Chat questions written by hand for SQuAD questions (`--written-casual`): apart from the
     # rule-made rewrites below, so they are never rewritten again.
     written = (
-        written_casual_groups(Path(config.written_casual), views, raw, rng, n)
+        written_casual_groups(Path(config.written_casual), views, unanswerable_views, rng, n)
         if config.written_casual
         else []
     )
@@ -881,51 +882,40 @@ def build_groups(config, data: Path, squad2_train: list[str], squad2) -> tuple[l
 
 
 def written_casual_groups(
-    path: Path, views: dict[str, ArticleView], unanswerable: dict, rng: random.Random, n: int
+    path: Path,
+    answerable: dict[str, ArticleView],
+    unanswerable: dict[str, ArticleView],
+    rng: random.Random,
+    n: int,
 ) -> list[Group]:
     """Groups for chat questions written by hand (`{"id", "question", "casual"}` lines): each
-    asks what the SQuAD v1.1 or SQuAD 2.0 train unanswerable question of that id and wording
-    asks, in a person's words (ids alone repeat in the unanswerable file).
-    The group is built as the original's would be, but its negatives are the sentences sharing
-    most words with the *chat* question (what retrieval would propose for it)."""
+    asks what the SQuAD v1.1 question (in `answerable`'s articles) or SQuAD 2.0 train
+    unanswerable question (in `unanswerable`'s) of that id and wording asks, in a person's words
+    (ids alone repeat in the unanswerable file). The group is built as the original's would be,
+    but its negatives are the sentences sharing most words with the *chat* question (what
+    retrieval would propose for it)."""
     wanted: dict[tuple[str, str], str] = {}  # (id, original question): SQuAD 2.0 train ids repeat
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             row = json.loads(line)
             wanted[row["id"], row["question"].strip()] = row["casual"]
-    ids = {i for i, _ in wanted}
-
-    def chat(qa: dict) -> str | None:
-        return wanted.get((qa["id"], qa["question"].strip()))
-
     groups: list[Group] = []
-    for title in sorted(views):
-        view = views[title]
-        for p, para in enumerate(view.paragraphs):
-            for qa in para.questions:
-                if chat(qa):
-                    group = answerable_group(
-                        view, p, {**qa, "question": chat(qa)}, rng, n, "written-chat"
-                    )
+    in_order = (
+        ("written-chat", [answerable[title] for title in sorted(answerable)]),
+        ("written-chat-no", list(unanswerable.values())),  # the file's order
+    )
+    for kind, views in in_order:
+        for view in views:
+            for p, para in enumerate(view.paragraphs):
+                for qa in para.questions:
+                    chat = wanted.get((qa["id"], qa["question"].strip()))
+                    if chat is None:
+                        continue
+                    if kind == "written-chat":
+                        group = answerable_group(view, p, {**qa, "question": chat}, rng, n, kind)
+                    else:
+                        hardest = sentence_of_span(para, qa.get("plausible_answers", []))
+                        group = unanswerable_group(view, p, chat, hardest, rng, n, kind)
                     if group:
                         groups.append(group)
-    for article in unanswerable["data"]:
-        title = article["title"].replace("_", " ")
-        asked = [q for para in article["paragraphs"] for q in para["qas"] if q["id"] in ids]
-        if not asked:
-            continue
-        paragraphs = [
-            Paragraph(title, split_sentences(para["context"]), para["qas"])
-            for para in article["paragraphs"]
-        ]
-        paragraphs = [para for para in paragraphs if len(para.sentences) >= 2]
-        view = ArticleView.of(paragraphs)
-        for p, para in enumerate(paragraphs):
-            for qa in para.questions:
-                question = chat(qa)
-                if question:
-                    hardest = sentence_of_span(para, qa.get("plausible_answers", []))
-                    groups.append(
-                        unanswerable_group(view, p, question, hardest, rng, n, "written-chat-no")
-                    )
     return groups

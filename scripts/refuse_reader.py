@@ -92,24 +92,30 @@ def dequantised_weights(model: Path) -> dict:
     return weights
 
 
-def rebuild(model_dir: Path, out: Path) -> None:
+def from_int8(folder: Path):
+    """An int8 reader as a trainable BERT classifier, with its tokenizer: the graph's weights
+    dequantised by node name (`train_reader.py --init-from` goes on training from it)."""
     import torch
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
-    config = BertConfig.from_pretrained(model_dir)
-    model = BertForSequenceClassification(config)
-    found = dequantised_weights(model_dir / "model.onnx")
+    model = BertForSequenceClassification(BertConfig.from_pretrained(folder))
+    found = dequantised_weights(folder / "model.onnx")
     weights = {k: torch.from_numpy(v.copy()) for k, v in found.items()}
     missing, unexpected = model.load_state_dict(weights, strict=False)
     if missing or unexpected:
         raise SystemExit(
             f"the graph's weights do not fit BERT: missing {missing}, extra {unexpected}"
         )
+    return model, AutoTokenizer.from_pretrained(folder)
+
+
+def rebuild(model_dir: Path, out: Path) -> None:
+    model, tokenizer = from_int8(model_dir)
     max_length = json.loads((model_dir / "reader.json").read_text(encoding="utf-8"))["max_length"]
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch) / "model"
         model.save_pretrained(folder)
-        AutoTokenizer.from_pretrained(model_dir).save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
         built = Path(scratch) / "built"
         export_onnx(folder, built, max_length, fuse_embeddings=False)
         out.mkdir(parents=True, exist_ok=True)

